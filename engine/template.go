@@ -35,6 +35,12 @@ func CompileJSON(v any) (*Template, error) { panic("not implemented") }
 // Static reports whether t renders the same bytes every time, and those bytes.
 func (t *Template) Static() ([]byte, bool) { panic("not implemented") }
 
+// Vars lists the variable names t reads ({{ name }}), for plan validation.
+func (t *Template) Vars() []string { panic("not implemented") }
+
+// EnvRefs lists the environment variables t reads ({{ env "NAME" }}).
+func (t *Template) EnvRefs() []string { panic("not implemented") }
+
 // Append renders t into dst.
 func (t *Template) Append(dst []byte, sc *Scope) []byte { panic("not implemented") }
 
@@ -52,8 +58,10 @@ type Checker struct{}
 // CompileExpect compiles e (nil: status 200–399 passes).
 func CompileExpect(e *Expect) (*Checker, error) { panic("not implemented") }
 
-// Check reports whether the response meets the expectation.
-func (c *Checker) Check(d *Doc) bool { panic("not implemented") }
+// Check reports whether the response meets the expectation. When it does
+// not, class is ErrNone if only the status code missed (the failure is then
+// counted by status) and ErrExpect if a body or JSON condition missed.
+func (c *Checker) Check(d *Doc) (ok bool, class ErrorClass) { panic("not implemented") }
 
 // CondEval evaluates a Cond.
 type CondEval struct{}
