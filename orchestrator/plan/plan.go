@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/stampede-load/stampede/engine"
@@ -33,6 +35,10 @@ type Plan struct {
 	// Source is the plan text as given (it never contains secret values:
 	// those enter through {{ env "NAME" }}).
 	Source []byte
+
+	// dataFiles names the CSV file each data set was read from, so that
+	// Marshal can refer to it instead of inlining the rows.
+	dataFiles map[string]string
 }
 
 // Region is one AWS region (or "local") and how many generators run there.
@@ -75,13 +81,22 @@ type Threshold struct {
 
 // Load reads the plan at path, with CSV data files relative to it, and
 // resolves the environment variables it references.
-func Load(path string) (*Plan, error) { panic("not implemented") }
+func Load(path string) (*Plan, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	return Parse(path, src, nil)
+}
 
 // Parse parses src (named file in messages). Data files are read relative
 // to file's directory; lookupEnv resolves {{ env }} references (os.LookupEnv
 // when nil). Every problem is reported at once as Errors.
 func Parse(file string, src []byte, lookupEnv func(string) (string, bool)) (*Plan, error) {
-	panic("not implemented")
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	return parse(file, src, lookupEnv)
 }
 
 // Error is one problem in a plan.
