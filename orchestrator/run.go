@@ -2,6 +2,13 @@ package orchestrator
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/stampede-load/stampede/engine"
@@ -23,6 +30,18 @@ type Backend struct {
 	Store  shard.Store
 }
 
+// Backend names.
+const (
+	BackendLocal = "local"
+	BackendAWS   = "aws"
+)
+
+// Default lead times: how far after dispatch test time 0 lies.
+const (
+	DefaultLeadLocal = time.Second
+	DefaultLeadAWS   = 30 * time.Second
+)
+
 // Options tune a run.
 type Options struct {
 	// RunID names the run (generated when empty).
@@ -36,6 +55,10 @@ type Options struct {
 	// Abort, if set, is asked with the merged progress snapshot; a non-empty
 	// reason stops the run (thresholds with abort-on-fail, the cost guard).
 	Abort func(p Progress) string
+	// Grace is how long after the test's end Run waits for final results
+	// before it names the missing tasks (default: the engine's grace — the
+	// request timeout — plus 15s).
+	Grace time.Duration
 }
 
 // Progress is the run's state as the generators last reported it.
@@ -50,13 +73,159 @@ type Progress struct {
 	Snapshot *engine.Snapshot
 }
 
+// Stop reasons Run writes into the stop marker itself.
+const (
+	StopInterrupted = "interrupted"
+	StopDispatch    = "dispatch failed"
+)
+
+// sendBatch is how many bodies go in one Send call (SQS's batch size);
+// sendWorkers bounds the concurrent Send calls.
+const (
+	sendBatch   = 10
+	sendWorkers = 16
+)
+
 // Run executes p on b and returns the merged result. Cancelling ctx stops
 // every generator (the stop marker) and still collects what they wrote.
+//
+// Run writes the manifest, sends slice 0's tasks, sends every later slice's
+// tasks Lead before that slice starts (see waves.go), polls the store every
+// PollEvery (progress, abort), and ends when every task has a final result,
+// StopDrain after an interrupt, the engine's grace plus StopDrain after an
+// abort, or at epoch + Duration + Options.Grace; then it Collects.
 func Run(ctx context.Context, p *plan.Plan, b Backend, opts Options) (*Result, error) {
-	panic("not implemented")
+	if p == nil || b.Store == nil {
+		return nil, errors.New("run: a plan and a store are required")
+	}
+	for _, r := range p.Regions {
+		if b.Queues[r.Name] == nil {
+			return nil, fmt.Errorf("run: no queue for region %q on backend %q", r.Name, b.Name)
+		}
+	}
+	runID := opts.RunID
+	if runID == "" {
+		runID = NewRunID(time.Now())
+	}
+	seed := p.Seed
+	for seed == 0 {
+		seed = mrand.Uint64()
+	}
+	lead := opts.Lead
+	if lead <= 0 {
+		lead = DefaultLeadLocal
+		if b.Name != BackendLocal && b.Name != "" {
+			lead = DefaultLeadAWS
+		}
+	}
+	epoch := time.Now().Add(lead).UTC().Truncate(time.Millisecond)
+	tasks, err := Split(p, runID, epoch, seed)
+	if err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	store := context.WithoutCancel(ctx) // store calls outlive an interrupt
+	if err := writeManifest(store, b.Store, p, runID, epoch, seed, tasks); err != nil {
+		return nil, fmt.Errorf("run %s: %w", runID, err)
+	}
+	ws := waves(tasks, epoch, lead)
+	if err := dispatch(ctx, b, ws[0].tasks); err != nil {
+		stopErr := b.Store.Put(store, shard.StopKey(runID), []byte(StopDispatch))
+		return nil, fmt.Errorf("run %s: %w", runID, errors.Join(err, stopErr))
+	}
+	w := newWatcher(b.Store, p, runID, epoch, tasks, opts)
+	w.dispatchFailed = make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { sendLater(store, b, ws[1:], w.stopped, w.dispatchFailed) })
+	stopped := w.watch(ctx)
+	w.stop() // send what is left at once (no-op when every wave went out)
+	wg.Wait()
+	res, err := Collect(store, b.Store, runID)
+	if err != nil {
+		return nil, err
+	}
+	res.Stopped = stopped
+	return res, nil
 }
 
-// Collect rebuilds a run's Result from what the store holds.
-func Collect(ctx context.Context, store shard.Store, runID string) (*Result, error) {
-	panic("not implemented")
+// NewRunID returns a run id that sorts by time: "20261125T175155Z-3fa9c1".
+func NewRunID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// writeManifest creates the run's manifest (a run id is used once). The
+// plan is stored with the engine's Env values removed.
+func writeManifest(ctx context.Context, store shard.Store, p *plan.Plan, runID string, epoch time.Time, seed uint64, tasks []shard.Task) error {
+	clean := *p
+	clean.Engine.Env = nil
+	clean.Seed = seed
+	clean.Source = nil // stored once, in Manifest.Source
+	planJSON, err := json.Marshal(&clean)
+	if err != nil {
+		return fmt.Errorf("manifest: encode plan: %w", err)
+	}
+	m := shard.Manifest{
+		RunID: runID, Source: p.Source, Plan: planJSON, Epoch: epoch, Seed: seed,
+		Duration: p.Engine.Duration, Interval: Interval(p.Engine),
+	}
+	for _, r := range p.Regions {
+		m.Regions = append(m.Regions, shard.ManifestRegion{Name: r.Name, Generators: r.Generators})
+	}
+	m.Tasks = make([]shard.TaskRef, len(tasks))
+	for i := range tasks {
+		m.Tasks[i] = tasks[i].Ref()
+	}
+	data, err := json.Marshal(&m)
+	if err != nil {
+		return fmt.Errorf("manifest: encode: %w", err)
+	}
+	if err := store.Create(ctx, shard.ManifestKey(runID), data); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	return nil
+}
+
+// dispatch encodes the tasks and sends them to their regions' queues in
+// batches, sendWorkers at a time.
+func dispatch(ctx context.Context, b Backend, tasks []shard.Task) error {
+	byRegion := map[string][][]byte{}
+	var order []string
+	for i := range tasks {
+		body, err := shard.EncodeTask(&tasks[i])
+		if err != nil {
+			return fmt.Errorf("dispatch: %w", err)
+		}
+		r := tasks[i].Region
+		if _, ok := byRegion[r]; !ok {
+			order = append(order, r)
+		}
+		byRegion[r] = append(byRegion[r], body)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, sendWorkers)
+	)
+	for _, r := range order {
+		bodies := byRegion[r]
+		for lo := 0; lo < len(bodies); lo += sendBatch {
+			batch := bodies[lo:min(lo+sendBatch, len(bodies))]
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if err := b.Queues[r].Send(ctx, batch); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("send %d tasks to %s: %w", len(batch), r, err))
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,222 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/stampede-load/stampede/engine"
+	"github.com/stampede-load/stampede/orchestrator/plan"
+	"github.com/stampede-load/stampede/orchestrator/shard"
+)
+
+// fetchWorkers bounds concurrent Gets while collecting.
+const fetchWorkers = 32
+
+// Collect rebuilds a run's Result from what the store holds: the manifest
+// and every final result, merged into Total and per region.
+//
+// Accounting: a task without a final result is named in Shards.Missing as
+// "<region>/<task-id>"; if it left a checkpoint, that checkpoint's partial
+// counts are still merged (they happened), and the task is still listed as
+// missing. A task whose final result carries an engine error and no data is
+// listed as "<region>/<task-id> (error: …)". An object under the run's
+// results prefix that cannot be read, does not decode, is not a final
+// result, or does not belong to a task of this run is named (by key) in
+// Shards.Corrupt and skipped. Started is the epoch; Ended the latest end of
+// a merged result (the epoch when there is none).
+func Collect(ctx context.Context, store shard.Store, runID string) (*Result, error) {
+	data, err := store.Get(ctx, shard.ManifestKey(runID))
+	if err != nil {
+		return nil, fmt.Errorf("collect run %s: %w", runID, err)
+	}
+	m, err := shard.DecodeManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("collect run %s: %w", runID, err)
+	}
+	if m.RunID != runID {
+		return nil, fmt.Errorf("collect run %s: manifest is run %s's", runID, m.RunID)
+	}
+	p := new(plan.Plan)
+	if err := json.Unmarshal(m.Plan, p); err != nil {
+		return nil, fmt.Errorf("collect run %s: decode plan: %w", runID, err)
+	}
+	p.Source = m.Source
+
+	c := newCollector(runID, m)
+	c.res.Plan = p
+	keys, err := store.List(ctx, shard.ResultsPrefix(runID))
+	if err != nil {
+		return nil, fmt.Errorf("collect run %s: %w", runID, err)
+	}
+	fetchEach(ctx, store, keys, c.decodeFinal, c.final)
+
+	var missing []string
+	for _, ref := range m.Tasks {
+		if !c.done[taskName(ref.Region, ref.ID)] {
+			missing = append(missing, shard.CheckpointKey(runID, ref.Region, ref.ID))
+		}
+	}
+	fetchEach(ctx, store, missing, c.decodeCheckpoint, c.checkpoint)
+	for _, ref := range m.Tasks {
+		name := taskName(ref.Region, ref.ID)
+		if !c.done[name] {
+			if msg, failed := c.failed[name]; failed {
+				name += " (error: " + msg + ")"
+			}
+			c.res.Shards.Missing = append(c.res.Shards.Missing, name)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("collect run %s: %w", runID, err)
+	}
+	sort.Strings(c.res.Shards.Missing)
+	sort.Strings(c.res.Shards.Corrupt)
+	return c.res, nil
+}
+
+// collector merges results one at a time (it is not safe for concurrent use).
+type collector struct {
+	runID   string
+	res     *Result
+	regions map[string]*RegionResult
+	tasks   map[string]bool   // "<region>/<task-id>" of every task of the run
+	done    map[string]bool   // tasks with a final result merged
+	failed  map[string]string // tasks whose final result is an engine error
+}
+
+func newCollector(runID string, m *shard.Manifest) *collector {
+	c := &collector{
+		runID:   runID,
+		regions: map[string]*RegionResult{},
+		tasks:   map[string]bool{},
+		done:    map[string]bool{},
+		failed:  map[string]string{},
+		res: &Result{
+			RunID: runID, Started: m.Epoch, Ended: m.Epoch,
+			Total:  engine.NewSnapshot(m.Epoch, m.Interval),
+			Shards: ShardStatus{Expected: len(m.Tasks)},
+		},
+	}
+	c.res.Regions = make([]RegionResult, len(m.Regions))
+	for i, r := range m.Regions {
+		c.res.Regions[i] = RegionResult{Name: r.Name, Generators: r.Generators, Snapshot: engine.NewSnapshot(m.Epoch, m.Interval)}
+		c.regions[r.Name] = &c.res.Regions[i]
+	}
+	for _, t := range m.Tasks {
+		c.tasks[taskName(t.Region, t.ID)] = true
+	}
+	return c
+}
+
+func taskName(region, id string) string { return region + "/" + id }
+
+// fetched is one object read from the store, decoded and checked.
+type fetched struct {
+	key string
+	r   *shard.Result // nil: corrupt, foreign or unreadable
+}
+
+// decodeFinal and decodeCheckpoint run on fetchEach's workers; they read
+// only the collector's immutable fields (runID, tasks).
+func (c *collector) decodeFinal(key string, data []byte, err error) fetched {
+	region, id, ok := shard.ParseResultKey(c.runID, key)
+	r, derr := c.decode(region, id, ok, data, err)
+	if derr != nil || !r.Final {
+		return fetched{key: key}
+	}
+	return fetched{key, r}
+}
+
+func (c *collector) decodeCheckpoint(key string, data []byte, err error) fetched {
+	region, id, ok := shard.ParseCheckpointKey(c.runID, key)
+	r, derr := c.decode(region, id, ok, data, err)
+	if derr != nil || r.Final || r.Snapshot == nil {
+		return fetched{key: key}
+	}
+	return fetched{key, r}
+}
+
+// final merges one final result, or names the object corrupt.
+func (c *collector) final(f fetched) {
+	if f.r == nil {
+		c.res.Shards.Corrupt = append(c.res.Shards.Corrupt, f.key)
+		return
+	}
+	name := taskName(f.r.Region, f.r.TaskID)
+	if f.r.Snapshot == nil {
+		c.failed[name] = f.r.Error
+		return
+	}
+	c.merge(f.r)
+	c.done[name] = true
+	c.res.Shards.Completed++
+}
+
+// checkpoint merges a missing task's checkpoint if it has a valid one.
+func (c *collector) checkpoint(f fetched) {
+	if f.r != nil {
+		c.merge(f.r)
+	}
+}
+
+// decode checks that data is a result of task id in region of this run.
+func (c *collector) decode(region, id string, keyOK bool, data []byte, err error) (*shard.Result, error) {
+	if err != nil {
+		return nil, err
+	}
+	if !keyOK || !c.tasks[taskName(region, id)] {
+		return nil, errors.New("not a task of the run")
+	}
+	r, err := shard.DecodeResult(data)
+	if err != nil {
+		return nil, err
+	}
+	if r.RunID != c.runID || r.Region != region || r.TaskID != id {
+		return nil, errors.New("result of another task")
+	}
+	return r, nil
+}
+
+func (c *collector) merge(r *shard.Result) {
+	c.res.Total.Merge(r.Snapshot)
+	c.regions[r.Region].Snapshot.Merge(r.Snapshot)
+	if r.Ended.After(c.res.Ended) {
+		c.res.Ended = r.Ended
+	}
+}
+
+// fetchEach Gets every key and runs work on what it got, fetchWorkers at a
+// time (decoding runs in parallel), then calls use with work's value for
+// each key from the calling goroutine: use needs no lock, and only a few
+// decoded objects are held in memory at once.
+func fetchEach[T any](ctx context.Context, store shard.Store, keys []string,
+	work func(key string, data []byte, err error) T, use func(T)) {
+	out := make(chan T, fetchWorkers)
+	in := make(chan string)
+	var wg sync.WaitGroup
+	for range min(fetchWorkers, len(keys)) {
+		wg.Go(func() {
+			for key := range in {
+				data, err := store.Get(ctx, key)
+				out <- work(key, data, err)
+			}
+		})
+	}
+	go func() {
+		defer close(in)
+		for _, k := range keys {
+			in <- k
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
+	for v := range out {
+		use(v)
+	}
+}
