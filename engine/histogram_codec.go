@@ -1,0 +1,295 @@
+package engine
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"sync"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// This file reads and writes the standard HdrHistogram V2 compressed
+// encoding (what Java, C and hdrhistogram-go exchange and .hlog lines hold):
+//
+//	base64( cookie int32 | length int32 | zlib( header[40] | payload ) )
+//
+// header: cookie, payload length, normalizing offset, significant digits
+// (int32 each), lowest and highest trackable value (int64), conversion ratio
+// (float64), all big-endian. The payload lists counts in bucket-index order
+// as ZigZag LEB128 (at most 9 bytes), a negative value being a run of zeros.
+//
+// hdrhistogram-go's own Encode and DecodePacked build a new zlib writer or
+// reader per histogram (about 850 KB and 40 KB); a snapshot holds hundreds of
+// histograms and the orchestrator decodes thousands of snapshots, so the
+// codec here reuses them through pools.
+
+const (
+	v2Cookie           = 0x1c849303 // hdr.V2EncodingCookieBase
+	v2CompressedCookie = 0x1c849304 // hdr.V2CompressedEncodingCookieBase
+	v2CookieFlags      = 0x10       // the low nibble carries a word size
+	v2HeaderSize       = 40
+)
+
+// zlibWriters and zlibReaders are caches of reusable codec state, not
+// program state: any element is as good as a new one.
+var (
+	zlibWriters = sync.Pool{New: newZlibWriter}
+	zlibReaders sync.Pool // of io.ReadCloser implementing zlib.Resetter
+)
+
+// newZlibWriter makes a fast-level writer: histogram payloads are small and
+// already compact, and the default level costs twice the time for them.
+func newZlibWriter() any {
+	w, err := zlib.NewWriterLevel(nil, zlib.BestSpeed)
+	if err != nil { // only for an invalid level
+		return zlib.NewWriter(nil)
+	}
+	return w
+}
+
+// geometry is the bucket layout of a histogram of stampede's range (lowest
+// value 1, so the unit magnitude is 0) at a given precision.
+type geometry struct {
+	halfMag   uint  // log2 of the sub-bucket half count
+	half      int64 // sub-bucket half count
+	mask      int64 // sub-bucket count - 1
+	countsLen int64 // number of bucket indexes
+}
+
+// geometryFor computes the layout for digits (1–5) up to histHighestUs.
+func geometryFor(digits int) geometry {
+	// Unit resolution up to 2×10^digits, rounded up to a power of two.
+	single := int64(2 * math.Pow10(digits))
+	countMag := uint(bits.Len64(uint64(single - 1)))
+	g := geometry{halfMag: countMag - 1, half: 1 << (countMag - 1), mask: 1<<countMag - 1}
+	buckets := int64(1)
+	for untrackable := int64(1) << countMag; untrackable <= histHighestUs; untrackable <<= 1 {
+		buckets++
+	}
+	g.countsLen = (buckets + 1) * g.half
+	return g
+}
+
+// index returns the bucket index of value v (>= 0).
+func (g geometry) index(v int64) int64 {
+	bucket := int64(bits.Len64(uint64(v|g.mask))) - int64(g.halfMag+1)
+	sub := v >> uint(bucket)
+	return (bucket+1)<<g.halfMag + sub - g.half
+}
+
+// value returns the lowest value of bucket index i.
+func (g geometry) value(i int64) int64 {
+	bucket := i>>g.halfMag - 1
+	sub := i&(g.half-1) + g.half
+	if bucket < 0 {
+		sub -= g.half
+		bucket = 0
+	}
+	return sub << uint(bucket)
+}
+
+// appendVarint appends v as ZigZag LEB128-64b9B.
+func appendVarint(buf []byte, v int64) []byte {
+	u := uint64(v<<1) ^ uint64(v>>63)
+	for range 8 {
+		if u < 0x80 {
+			return append(buf, byte(u))
+		}
+		buf = append(buf, byte(u)|0x80)
+		u >>= 7
+	}
+	return append(buf, byte(u))
+}
+
+// readVarint decodes one ZigZag LEB128-64b9B value and its length.
+func readVarint(buf []byte) (int64, int, error) {
+	var u uint64
+	for i := range 9 {
+		if i >= len(buf) {
+			return 0, 0, errors.New("truncated varint")
+		}
+		b := buf[i]
+		if i == 8 {
+			u |= uint64(b) << 56
+			return int64(u>>1) ^ -int64(u&1), 9, nil
+		}
+		u |= uint64(b&0x7f) << (7 * uint(i))
+		if b < 0x80 {
+			return int64(u>>1) ^ -int64(u&1), i + 1, nil
+		}
+	}
+	return 0, 0, errors.New("unreachable varint length")
+}
+
+// encodeV2 returns p's base64 V2 compressed encoding.
+func encodeV2(p *hdr.PackedHistogram) ([]byte, error) {
+	digits := int(p.SignificantFigures())
+	g := geometryFor(digits)
+	inner := make([]byte, v2HeaderSize, v2HeaderSize+64+4*int(p.Populated()))
+	var next int64 // first bucket index not yet written
+	p.ForEachBucket(func(v, c int64) bool {
+		i := g.index(v)
+		switch zeros := i - next; {
+		case zeros == 1:
+			inner = appendVarint(inner, 0)
+		case zeros > 1:
+			inner = appendVarint(inner, -zeros)
+		}
+		inner = appendVarint(inner, c)
+		next = i + 1
+		return true
+	})
+	if next == 0 { // empty: a single zero count, as HdrHistogram writes it
+		inner = appendVarint(inner, 0)
+	}
+	binary.BigEndian.PutUint32(inner[0:], v2Cookie|v2CookieFlags)
+	binary.BigEndian.PutUint32(inner[4:], uint32(len(inner)-v2HeaderSize))
+	binary.BigEndian.PutUint32(inner[8:], 0)
+	binary.BigEndian.PutUint32(inner[12:], uint32(digits))
+	binary.BigEndian.PutUint64(inner[16:], uint64(histLowestUs))
+	binary.BigEndian.PutUint64(inner[24:], uint64(histHighestUs))
+	binary.BigEndian.PutUint64(inner[32:], math.Float64bits(1))
+
+	var z bytes.Buffer
+	z.Grow(8 + len(inner)/2)
+	z.Write(make([]byte, 8))
+	w := zlibWriters.Get().(*zlib.Writer)
+	defer zlibWriters.Put(w)
+	w.Reset(&z)
+	if _, err := w.Write(inner); err != nil {
+		return nil, fmt.Errorf("compress histogram: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("compress histogram: %w", err)
+	}
+	raw := z.Bytes()
+	binary.BigEndian.PutUint32(raw[0:], v2CompressedCookie|v2CookieFlags)
+	binary.BigEndian.PutUint32(raw[4:], uint32(len(raw)-8))
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(raw)))
+	base64.StdEncoding.Encode(out, raw)
+	return out, nil
+}
+
+// decodeV2 parses a base64 V2 compressed encoding of stampede's geometry
+// (lowest 1, highest histHighestUs, 1–5 digits). It bounds every length by
+// the geometry before reading, so hostile input cannot make it allocate much
+// more than its own size.
+func decodeV2(b []byte) (*hdr.PackedHistogram, error) {
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
+	n, err := base64.StdEncoding.Decode(raw, b)
+	if err != nil {
+		return nil, err
+	}
+	raw = raw[:n]
+	if len(raw) < 8 {
+		return nil, fmt.Errorf("%d bytes, too short", len(raw))
+	}
+	if c := binary.BigEndian.Uint32(raw); c&^0xf0 != v2CompressedCookie {
+		return nil, fmt.Errorf("cookie %#x is not V2 compressed", c)
+	}
+	clen := int64(binary.BigEndian.Uint32(raw[4:]))
+	if clen > int64(len(raw)-8) {
+		return nil, fmt.Errorf("compressed length %d exceeds the %d bytes present", clen, len(raw)-8)
+	}
+	raw = raw[8 : 8+clen]
+	z, err := zlibReader(raw)
+	if err != nil {
+		return nil, err
+	}
+	defer zlibReaders.Put(z)
+	var h [v2HeaderSize]byte
+	if _, err := io.ReadFull(z, h[:]); err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	digits, g, payloadLen, err := checkHeader(h[:])
+	if err != nil {
+		return nil, err
+	}
+	// Read one byte more than announced to detect trailing data; reading to
+	// EOF also verifies the checksum. Memory grows with the data present.
+	payload, err := io.ReadAll(io.LimitReader(z, payloadLen+1))
+	if err != nil {
+		return nil, fmt.Errorf("read payload: %w", err)
+	}
+	if int64(len(payload)) != payloadLen {
+		return nil, fmt.Errorf("payload is %d bytes, header gives %d", len(payload), payloadLen)
+	}
+	return fillPacked(digits, g, payload)
+}
+
+// zlibReader returns a pooled zlib reader reset to read raw.
+func zlibReader(raw []byte) (io.ReadCloser, error) {
+	if z, ok := zlibReaders.Get().(io.ReadCloser); ok {
+		if err := z.(zlib.Resetter).Reset(bytes.NewReader(raw), nil); err != nil {
+			zlibReaders.Put(z)
+			return nil, fmt.Errorf("zlib: %w", err)
+		}
+		return z, nil
+	}
+	z, err := zlib.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("zlib: %w", err)
+	}
+	return z, nil
+}
+
+// checkHeader validates the inner header and returns the precision, the
+// layout and the payload length.
+func checkHeader(h []byte) (int, geometry, int64, error) {
+	if c := binary.BigEndian.Uint32(h); c&^0xf0 != v2Cookie {
+		return 0, geometry{}, 0, fmt.Errorf("inner cookie %#x is not V2", c)
+	}
+	payloadLen := int64(int32(binary.BigEndian.Uint32(h[4:])))
+	digits := int32(binary.BigEndian.Uint32(h[12:]))
+	low := int64(binary.BigEndian.Uint64(h[16:]))
+	high := int64(binary.BigEndian.Uint64(h[24:]))
+	if low != histLowestUs || high != histHighestUs || digits < 1 || digits > 5 {
+		return 0, geometry{}, 0, fmt.Errorf("geometry [%d, %d] µs with %d digits, want [%d, %d] with 1-5", low, high, digits, histLowestUs, histHighestUs)
+	}
+	g := geometryFor(int(digits))
+	if payloadLen < 0 || payloadLen > 9*g.countsLen {
+		return 0, geometry{}, 0, fmt.Errorf("payload length %d out of range", payloadLen)
+	}
+	return int(digits), g, payloadLen, nil
+}
+
+// fillPacked builds a histogram from a V2 payload.
+func fillPacked(digits int, g geometry, payload []byte) (*hdr.PackedHistogram, error) {
+	p := hdr.NewPacked(histLowestUs, histHighestUs, digits)
+	var i, total int64
+	for pos := 0; pos < len(payload); {
+		c, n, err := readVarint(payload[pos:])
+		if err != nil {
+			return nil, err
+		}
+		pos += n
+		if c < 0 {
+			if c == math.MinInt64 || -c > g.countsLen-i {
+				return nil, fmt.Errorf("zero run of %d at index %d overflows %d buckets", -c, i, g.countsLen)
+			}
+			i -= c
+			continue
+		}
+		if i >= g.countsLen {
+			return nil, fmt.Errorf("count at index %d beyond %d buckets", i, g.countsLen)
+		}
+		if c > math.MaxInt64-total {
+			return nil, errors.New("counts overflow the total")
+		}
+		if c > 0 {
+			if err := p.RecordValues(g.value(i), c); err != nil {
+				return nil, err
+			}
+			total += c
+		}
+		i++
+	}
+	return p, nil
+}
