@@ -24,48 +24,33 @@ const clientBenchBody = "hello, stampede!"
 // sees only the client's allocations.
 func clientCannedServer(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	reply := []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s", len(clientBenchBody), clientBenchBody))
-	go func() {
+	return clientRawServer(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		matched := 0 // bytes of "\r\n\r\n" matched so far
 		for {
-			c, err := ln.Accept()
+			n, err := c.Read(buf)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				matched := 0 // bytes of "\r\n\r\n" matched so far
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
+			for _, b := range buf[:n] {
+				switch {
+				case b == "\r\n\r\n"[matched]:
+					matched++
+				case b == '\r':
+					matched = 1
+				default:
+					matched = 0
+				}
+				if matched == 4 {
+					matched = 0
+					if _, err := c.Write(reply); err != nil {
 						return
 					}
-					for _, b := range buf[:n] {
-						switch {
-						case b == "\r\n\r\n"[matched]:
-							matched++
-						case b == '\r':
-							matched = 1
-						default:
-							matched = 0
-						}
-						if matched == 4 {
-							matched = 0
-							if _, err := c.Write(reply); err != nil {
-								return
-							}
-						}
-					}
 				}
-			}()
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 func TestClientZeroAllocs(t *testing.T) {

@@ -66,7 +66,7 @@ func TestClassify(t *testing.T) {
 }
 
 // clientRawServer accepts connections on 127.0.0.1 and runs serve on each.
-func clientRawServer(t *testing.T, serve func(net.Conn)) string {
+func clientRawServer(t testing.TB, serve func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -3,10 +3,7 @@
 package engine
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"net"
 	"runtime"
 	"syscall"
 	"testing"
@@ -14,41 +11,9 @@ import (
 )
 
 // rawResponder is a minimal keep-alive HTTP/1.1 server on 127.0.0.1 that
-// answers every bodiless request with "ok": it allocates almost nothing,
+// answers every bodiless request with a fixed reply: it allocates nothing,
 // so a benchmark against it measures the engine.
-func rawResponder(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	reply := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReaderSize(c, 4096)
-				for {
-					line, err := r.ReadSlice('\n')
-					if err != nil {
-						return
-					}
-					if len(bytes.TrimRight(line, "\r\n")) == 0 {
-						if _, err := c.Write(reply); err != nil {
-							return
-						}
-					}
-				}
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String()
-}
+func rawResponder(tb testing.TB) string { return "http://" + clientCannedServer(tb) }
 
 // BenchmarkRunOpenLoop offers open-model arrivals (one GET each) at 50,000/s,
 // beyond what the target and the engine serve on a small machine, so the
