@@ -17,6 +17,7 @@ const (
 // static requests pre-rendered. It is immutable and shared by all virtual
 // users.
 type runPlan struct {
+	setup     []*stepPlan // once per virtual user (Config.Setup)
 	scenarios []scenarioPlan
 	stepNames []string // the Recorder's step names; stepPlan.id indexes it
 	workflows []string // scenario names; scenario index = workflow index
@@ -90,6 +91,13 @@ func compilePlan(cfg *Config, base *url.URL) (*runPlan, error) {
 	timeout := cfg.Defaults.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
+	}
+	for j := range cfg.Setup {
+		st, err := p.compileStep(cfg, base, &cfg.Setup[j], timeout, ids)
+		if err != nil {
+			return nil, fmt.Errorf("setup[%d] (%s): %w", j, cfg.Setup[j].Name, err)
+		}
+		p.setup = append(p.setup, st)
 	}
 	for k := range cfg.Scenarios {
 		sc := &cfg.Scenarios[k]

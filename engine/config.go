@@ -17,6 +17,11 @@ type Config struct {
 	// addition to Target's host. Anything else is refused and counted.
 	AllowedHosts []string `json:"allowed_hosts,omitempty"`
 
+	// Setup runs once per virtual user, before its first iteration of any
+	// scenario (Locust's on_start: fetch a token once per user). Its
+	// captures are visible to every scenario. Scenario.Setup runs in
+	// addition, once per user and scenario.
+	Setup     []Step     `json:"setup,omitempty"`
 	Scenarios []Scenario `json:"scenarios"`
 	Load      Load       `json:"load"`
 	Defaults  Defaults   `json:"defaults"`

@@ -219,6 +219,33 @@ func TestRunTokenFlow(t *testing.T) {
 	}
 }
 
+// TestRunUserSetup checks that the plan-level setup runs once per virtual
+// user, whichever scenarios it then runs, and that its captures reach them all.
+func TestRunUserSetup(t *testing.T) {
+	srv := newEchoServer(t, echoKnobs{})
+	me := func(name string) Step {
+		return Step{Name: name, URL: "/me", Headers: []KV{{Name: "Authorization", Value: "Bearer {{ token }}"}},
+			Expect: &Expect{Status: []int{200}}}
+	}
+	cfg := runConfig(srv, 0, 600*time.Millisecond, me("a"))
+	cfg.Scenarios = append(cfg.Scenarios, Scenario{Name: "other", Weight: 1, Steps: []Step{me("b")}})
+	cfg.Load = Load{Model: ModelClosed, Users: 3}
+	cfg.Setup = []Step{{Name: "login", Method: "POST", URL: "/login",
+		Body:    &Body{Kind: BodyJSON, JSON: map[string]any{"user": "u{{ user }}"}},
+		Capture: []Capture{{Var: "token", From: CaptureJSON, Expr: "$.token"}}}}
+	for i := range cfg.Scenarios {
+		cfg.Scenarios[i].Think = Think{Kind: ThinkConstant, Min: 30 * time.Millisecond}
+	}
+	snap := mustRun(t, context.Background(), cfg)
+	if login := stepStats(t, snap, "login"); login.Requests != 3 || srv.path("POST /login") != 3 {
+		t.Errorf("login ran %d times (server saw %d); want once per user: 3", login.Requests, srv.path("POST /login"))
+	}
+	a, b := stepStats(t, snap, "a"), stepStats(t, snap, "b")
+	if a.Requests == 0 || b.Requests == 0 || a.Failures+b.Failures != 0 {
+		t.Errorf("scenarios after setup: a %d requests %d failed, b %d requests %d failed", a.Requests, a.Failures, b.Requests, b.Failures)
+	}
+}
+
 func TestRunCaptureMissFails(t *testing.T) {
 	srv := newEchoServer(t, echoKnobs{})
 	cfg := runConfig(srv, 10, 500*time.Millisecond,

@@ -16,12 +16,13 @@ const (
 )
 
 // vuser is one virtual user: its Scope, its reusable request, response and
-// buffers, and which scenarios' setup it has run. It is owned by one
-// goroutine at a time.
+// buffers, and which setup steps it has run. It is owned by one goroutine
+// at a time.
 type vuser struct {
 	run       *runner
 	lane      int
 	scope     Scope
+	userSetup bool   // the plan-level setup has succeeded
 	setupDone []bool // per scenario
 
 	req    Request
@@ -62,13 +63,18 @@ func (v *vuser) runArrival(ctx context.Context, a arrival, lateness time.Duratio
 	v.iterate(ctx, s, a.due, lateness)
 }
 
-// iterate runs one iteration of scenario s (its setup first if this user has
-// not yet run it) that was intended to start at intended (an offset from the
+// iterate runs one iteration of scenario s (first the plan's setup and the
+// scenario's setup, each until it has once succeeded for this user) that was intended to start at intended (an offset from the
 // epoch) and started lateness after it. The caller has counted it started.
 func (v *vuser) iterate(ctx context.Context, s int, intended, lateness time.Duration) {
 	sp := &v.run.plan.scenarios[s]
 	out := stepOK
-	if !v.setupDone[s] {
+	if !v.userSetup {
+		if out = v.steps(ctx, v.run.plan.setup, lateness); out == stepOK {
+			v.userSetup = true
+		}
+	}
+	if out == stepOK && !v.setupDone[s] {
 		if out = v.steps(ctx, sp.setup, lateness); out == stepOK {
 			v.setupDone[s] = true
 		}

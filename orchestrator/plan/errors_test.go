@@ -45,7 +45,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown step key", head + "scenarios:\n  - steps:\n      - get: /x\n        timout: 1s\n",
 			[]string{`7:9: scenarios[0].steps[0].timout: unknown key "timout" (hint: did you mean "timeout"?)`}},
 		{"unknown top key without a close match", head + "scenarios: [{steps: [{get: /}]}]\nfoo: 1\n",
-			[]string{`5:1: foo: unknown key "foo" (hint: valid keys here: name, description, target, allowed_hosts, duration, load, generators, regions, slice, memory_mb, seed, defaults, vars, data, scenarios, thresholds, budget)`}},
+			[]string{`5:1: foo: unknown key "foo" (hint: valid keys here: name, description, target, allowed_hosts, duration, load, generators, regions, slice, memory_mb, seed, defaults, vars, data, setup, scenarios, thresholds, budget)`}},
 		{"missing required", "load: {rate: 5}\n",
 			[]string{
 				`1:1: target: is required (hint: the base URL of the system under test, e.g. target: http://127.0.0.1:8080)`,

@@ -151,15 +151,18 @@ func TestReportJobsPoll(t *testing.T) {
 	}
 }
 
-func TestAuthenticatedSharedSetup(t *testing.T) {
+func TestAuthenticatedUserSetup(t *testing.T) {
 	p := loadExample(t, "authenticated-user.yaml")
+	if s := p.Engine.Setup; len(s) != 1 || s[0].Name != "POST /auth/token" || s[0].Capture[0].Var != "token" {
+		t.Errorf("plan setup = %+v", s)
+	}
 	scs := p.Engine.Scenarios
 	if len(scs) != 3 {
 		t.Fatalf("%d scenarios", len(scs))
 	}
 	for _, sc := range scs {
-		if len(sc.Setup) != 1 || sc.Setup[0].Capture[0].Var != "token" {
-			t.Errorf("%s setup = %+v", sc.Name, sc.Setup)
+		if len(sc.Setup) != 0 {
+			t.Errorf("%s has its own setup %+v; the token flow is plan-level", sc.Name, sc.Setup)
 		}
 		if h := sc.Steps[0].Headers; len(h) != 1 || h[0].Value != "Bearer {{ token }}" {
 			t.Errorf("%s headers = %+v", sc.Name, h)

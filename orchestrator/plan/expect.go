@@ -161,7 +161,13 @@ func (p *parser) parseCaptures(n *yaml.Node, path string, scenario int) []engine
 			p.at(v, f.at(c.From), "", "%s", err)
 			continue
 		}
-		if scenario >= 0 && scenario < len(p.captures) {
+		switch {
+		case scenario == setupScenario:
+			if p.setupCaps == nil {
+				p.setupCaps = map[string]bool{}
+			}
+			p.setupCaps[c.Var] = true
+		case scenario >= 0 && scenario < len(p.captures):
 			p.captures[scenario][c.Var] = true
 		}
 		out = append(out, c)

@@ -61,6 +61,9 @@ func (p *Plan) node() *yaml.Node {
 	for i := range e.Scenarios {
 		scs = append(scs, scenarioNode(&e.Scenarios[i]))
 	}
+	if len(e.Setup) > 0 {
+		m.add(KeySetup, stepsNode(e.Setup))
+	}
 	m.add(KeyScenarios, seqN(scs...))
 	if len(p.Thresholds) > 0 {
 		var ts []*yaml.Node

@@ -31,6 +31,7 @@ const (
 	KeyDefaults     = "defaults"
 	KeyVars         = "vars"
 	KeyData         = "data"
+	KeySetup        = "setup"
 	KeyScenarios    = "scenarios"
 	KeyThresholds   = "thresholds"
 	KeyBudget       = "budget"
@@ -42,7 +43,7 @@ func TopLevelKeys() []string {
 	return []string{
 		KeyName, KeyDescription, KeyTarget, KeyAllowedHosts, KeyDuration, KeyLoad,
 		KeyGenerators, KeyRegions, KeySlice, KeyMemoryMB, KeySeed, KeyDefaults,
-		KeyVars, KeyData, KeyScenarios, KeyThresholds, KeyBudget,
+		KeyVars, KeyData, KeySetup, KeyScenarios, KeyThresholds, KeyBudget,
 	}
 }
 
@@ -86,6 +87,7 @@ type parser struct {
 	uses       []tmplUse
 	urls       []urlUse
 	captures   []map[string]bool // per scenario
+	setupCaps  map[string]bool   // captured by the plan-level setup
 	stepNames  map[string]bool
 	thresholds []*yaml.Node
 	stagesLen  time.Duration
@@ -185,6 +187,9 @@ func (p *parser) top(root *yaml.Node) {
 	}
 	if n := f.get(KeyData); n != nil {
 		p.parseData(n, KeyData)
+	}
+	if n := f.get(KeySetup); n != nil {
+		p.plan.Engine.Setup = p.parseSteps(n, KeySetup, setupScenario, false)
 	}
 	if n := f.get(KeyScenarios); n != nil {
 		p.parseScenarios(n, KeyScenarios)

@@ -143,7 +143,7 @@ budget: {max_usd: 2.5}
 	if err == nil {
 		t.Fatal("step_base is not a plan key: want an error")
 	}
-	if got := err.Error(); got != `full.yaml:33:1: step_base: unknown key "step_base" (hint: valid keys here: name, description, target, allowed_hosts, duration, load, generators, regions, slice, memory_mb, seed, defaults, vars, data, scenarios, thresholds, budget)` {
+	if got := err.Error(); got != `full.yaml:33:1: step_base: unknown key "step_base" (hint: valid keys here: name, description, target, allowed_hosts, duration, load, generators, regions, slice, memory_mb, seed, defaults, vars, data, setup, scenarios, thresholds, budget)` {
 		t.Fatalf("got %v", got)
 	}
 	// Without the stray key (and the merge that used it) the plan is valid.
@@ -284,5 +284,57 @@ func TestLoadReadsDataRelativeToPlan(t *testing.T) {
 	roundTrip(t, p, noEnv)
 	if _, err := Load(filepath.Join(dir, "nope.yaml")); err == nil {
 		t.Error("Load of a missing file: want an error")
+	}
+}
+
+func TestPlanSetup(t *testing.T) {
+	const head = `target: http://127.0.0.1:8080
+duration: 10s
+load: {rate: 5}
+`
+	src := head + `setup:
+  - post: /auth/token
+    capture: {token: {json: $.access_token}}
+scenarios:
+  - name: a
+    steps:
+      - get: /a
+        headers: {Authorization: 'Bearer {{ token }}'}
+  - name: b
+    steps:
+      - get: /b
+        headers: {Authorization: 'Bearer {{ token }}'}
+`
+	p, err := Parse("setup.yaml", []byte(src), noEnv)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if s := p.Engine.Setup; len(s) != 1 || s[0].Name != "POST /auth/token" || s[0].Capture[0].Var != "token" {
+		t.Fatalf("setup = %+v", s)
+	}
+	out, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse("setup.yaml", out, noEnv)
+	if err != nil {
+		t.Fatalf("reparse of\n%s: %v", out, err)
+	}
+	if !reflect.DeepEqual(back.Engine.Setup, p.Engine.Setup) {
+		t.Errorf("setup after marshal = %+v, want %+v", back.Engine.Setup, p.Engine.Setup)
+	}
+
+	// The setup runs before any scenario: it cannot read a scenario's capture.
+	bad := head + `setup:
+  - get: /me
+    headers: {X-Job: '{{ job }}'}
+scenarios:
+  - steps:
+      - post: /jobs
+        capture: {job: {json: $.id}}
+`
+	_, err = Parse("bad.yaml", []byte(bad), noEnv)
+	if err == nil || !strings.Contains(err.Error(), `bad.yaml:6:`) || !strings.Contains(err.Error(), `setup[0].headers.X-Job`) {
+		t.Errorf("setup reading a scenario capture: got %v", err)
 	}
 }

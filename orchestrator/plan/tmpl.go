@@ -10,9 +10,13 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// setupScenario is the scope.scenario of the plan-level setup's steps.
+const setupScenario = -2
+
 // scope says which variables a template may read.
 type scope struct {
-	// scenario whose captures are visible; -1: any scenario's (defaults).
+	// scenario whose captures are visible; -1: any scenario's (defaults);
+	// setupScenario: the plan-level setup's own.
 	scenario int
 	// vars is how many plan vars are visible (the first vars); -1: all.
 	vars int

@@ -139,7 +139,16 @@ func splitHostPort(h, scheme string) (host, port string) {
 // checkVars reports variables that no plan var, capture or data column
 // defines.
 func (p *parser) checkVars() {
+	// The plan-level setup's captures are visible to every scenario.
+	for _, c := range p.captures {
+		for v := range p.setupCaps {
+			c[v] = true
+		}
+	}
 	all := map[string]bool{}
+	for v := range p.setupCaps {
+		all[v] = true
+	}
 	for _, c := range p.captures {
 		for v := range c {
 			all[v] = true
@@ -153,7 +162,10 @@ func (p *parser) checkVars() {
 	}
 	for _, u := range p.uses {
 		caps := all
-		if u.sc.scenario >= 0 && u.sc.scenario < len(p.captures) {
+		switch {
+		case u.sc.scenario == setupScenario:
+			caps = p.setupCaps
+		case u.sc.scenario >= 0 && u.sc.scenario < len(p.captures):
 			caps = p.captures[u.sc.scenario]
 		}
 		for _, v := range u.vars {
