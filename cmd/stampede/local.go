@@ -28,7 +28,7 @@ type localBackend struct {
 // to see the stop marker and write what they measured.
 func startLocal(ctx context.Context, p *plan.Plan, root string, logw io.Writer) *localBackend {
 	store := dirstore.New(root)
-	h := &generator.Handler{Store: store, Logf: func(format string, args ...any) {
+	h := &generator.Handler{Store: store, Quiet: true, Logf: func(format string, args ...any) {
 		if logw != nil {
 			fmt.Fprintf(logw, format+"\n", args...)
 		}

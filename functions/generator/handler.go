@@ -34,6 +34,10 @@ type Handler struct {
 	// Logf logs what happened to each record (log.Printf when nil); it is
 	// called from concurrent goroutines. It never receives Env values.
 	Logf func(format string, args ...any)
+	// Quiet drops the routine lines (a task done, a duplicate delivery
+	// skipped) and keeps the problems: the local backend sets it, since its
+	// generators share the CLI's terminal.
+	Quiet bool
 	// StopPoll is how often the stop marker is read (DefaultStopPoll).
 	StopPoll time.Duration
 	// Reserve is the time kept before the invocation's deadline to write
@@ -95,7 +99,7 @@ func (h *Handler) record(ctx context.Context, msg *events.SQSMessage) bool {
 	}
 	err = h.Store.Create(ctx, shard.LeaseKey(t.RunID, t.Region, t.ID), lease)
 	if errors.Is(err, shard.ErrExists) {
-		h.logf("generator: %s: leased already (message %s delivered again): no work", name, msg.MessageId)
+		h.infof("generator: %s: leased already (message %s delivered again): no work", name, msg.MessageId)
 		return true
 	}
 	if err != nil {
@@ -108,7 +112,7 @@ func (h *Handler) record(ctx context.Context, msg *events.SQSMessage) bool {
 		h.logf("generator: %s: %v", name, err)
 		return false
 	}
-	h.logf("generator: %s: done: ran %v past its window, result written in %v (stopped: %q, error: %q)", name,
+	h.infof("generator: %s: done: engine ended %v after its window's end, result written in %v (stopped: %q, error: %q)", name,
 		res.Ended.Sub(t.Config.Epoch.Add(t.Config.Window.End)).Round(time.Millisecond),
 		time.Since(written).Round(time.Millisecond), res.Stopped, res.Error)
 	return true
@@ -245,6 +249,13 @@ func (h *Handler) opt(v, def time.Duration) time.Duration {
 		return v
 	}
 	return def
+}
+
+// infof logs a routine line unless the handler is Quiet.
+func (h *Handler) infof(format string, args ...any) {
+	if !h.Quiet {
+		h.logf(format, args...)
+	}
 }
 
 func (h *Handler) logf(format string, args ...any) {
