@@ -28,6 +28,10 @@ type Backend struct {
 	// Queues by region name.
 	Queues map[string]Queue
 	Store  shard.Store
+	// CheckpointEvery is how often each generator writes a checkpoint
+	// (default SnapshotEvery). Progress is as fresh as the checkpoints: the
+	// local backend, where a checkpoint costs nothing, asks for 1s.
+	CheckpointEvery time.Duration
 }
 
 // Backend names.
@@ -122,6 +126,11 @@ func Run(ctx context.Context, p *plan.Plan, b Backend, opts Options) (*Result, e
 	tasks, err := Split(p, runID, epoch, seed)
 	if err != nil {
 		return nil, fmt.Errorf("run: %w", err)
+	}
+	if b.CheckpointEvery > 0 {
+		for i := range tasks {
+			tasks[i].Config.SnapshotEvery = b.CheckpointEvery
+		}
 	}
 	store := context.WithoutCancel(ctx) // store calls outlive an interrupt
 	if err := writeManifest(store, b.Store, p, runID, epoch, seed, tasks); err != nil {

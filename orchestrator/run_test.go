@@ -393,3 +393,30 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	assertExact(t, res, tg)
 }
+
+// TestRunCheckpointEvery checks that a backend's checkpoint interval reaches
+// the generators: with checkpoints every 200ms, progress shows requests
+// while the run is still going, long before the default 5s checkpoint.
+func TestRunCheckpointEvery(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t)
+	p := testPlan(tg.srv.URL, 3*time.Second, 1)
+	b, _ := localBackend(t, p, nil)
+	b.CheckpointEvery = 200 * time.Millisecond
+	var firstSeen time.Duration // elapsed when progress first showed requests
+	res, err := orchestrator.Run(context.Background(), p, b, orchestrator.Options{
+		PollEvery: 100 * time.Millisecond,
+		Progress: func(pr orchestrator.Progress) {
+			if firstSeen == 0 && pr.Finished == 0 && pr.Snapshot.Total().Requests > 0 {
+				firstSeen = pr.Elapsed
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if firstSeen == 0 || firstSeen > 2*time.Second {
+		t.Errorf("progress first showed requests at %v of a 3s run; want within 2s with 200ms checkpoints", firstSeen)
+	}
+	assertExact(t, res, tg)
+}

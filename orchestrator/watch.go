@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"time"
@@ -34,6 +35,9 @@ type watcher struct {
 	tasks    map[string]bool // "<region>/<task-id>"
 	opts     Options
 	deadline time.Time
+	// checkpointEvery is how often the tasks write checkpoints: a
+	// checkpoint fetched more recently than that is not read again.
+	checkpointEvery time.Duration
 
 	// merged is asked for when Progress or Abort is set: only then are
 	// results and checkpoints read and merged.
@@ -64,9 +68,10 @@ func newWatcher(store shard.Store, p *plan.Plan, runID string, epoch time.Time, 
 	if opts.Grace <= 0 {
 		opts.Grace = engineGrace(p.Engine) + defaultGraceExtra
 	}
+
 	w := &watcher{
 		store: store, runID: runID, epoch: epoch, opts: opts, grace: engineGrace(p.Engine),
-		duration: p.Engine.Duration, interval: Interval(p.Engine),
+		duration: p.Engine.Duration, interval: Interval(p.Engine), checkpointEvery: SnapshotEvery,
 		tasks:       make(map[string]bool, len(tasks)),
 		merged:      opts.Progress != nil || opts.Abort != nil,
 		finals:      map[string]bool{},
@@ -77,6 +82,7 @@ func newWatcher(store shard.Store, p *plan.Plan, runID string, epoch time.Time, 
 	w.deadline = epoch.Add(w.duration + opts.Grace)
 	for i := range tasks {
 		w.tasks[taskName(tasks[i].Region, tasks[i].ID)] = true
+		w.checkpointEvery = cmp.Or(tasks[i].Config.SnapshotEvery, w.checkpointEvery)
 	}
 	return w
 }
@@ -178,7 +184,7 @@ func (w *watcher) poll(ctx context.Context) Progress {
 	get = get[:0]
 	checkpoints := w.list(ctx, shard.CheckpointsPrefix(w.runID), shard.ParseCheckpointKey)
 	for key, name := range checkpoints {
-		if cp := w.checkpoints[name]; !w.finals[name] && (cp == nil || now.Sub(cp.fetched) >= SnapshotEvery) {
+		if cp := w.checkpoints[name]; !w.finals[name] && (cp == nil || now.Sub(cp.fetched) >= w.checkpointEvery) {
 			get = append(get, key)
 		}
 	}

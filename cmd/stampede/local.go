@@ -35,7 +35,9 @@ func startLocal(ctx context.Context, p *plan.Plan, root string, logw io.Writer) 
 	}}
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	lb := &localBackend{
-		backend: orchestrator.Backend{Name: "local", Queues: map[string]orchestrator.Queue{}, Store: store},
+		// Checkpoints cost nothing here: write one every second, so that
+		// progress is fresh.
+		backend: orchestrator.Backend{Name: "local", Queues: map[string]orchestrator.Queue{}, Store: store, CheckpointEvery: time.Second},
 		stop:    stop,
 	}
 	slices := len(orchestrator.SliceWindows(p.Engine.Duration, p.Slice))
