@@ -1,0 +1,297 @@
+package awsstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+)
+
+// startMoto runs moto_server on a free loopback port until the test ends
+// and returns its URL. A missing moto_server fails the test: it is part of
+// the machine (see shared/LOCAL-AWS.md).
+func startMoto(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Fatal("moto_server not found on PATH: install it with `pip install 'moto[server]'` (the stack discovery and preflight tests run against it)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start moto_server: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	base := "http://127.0.0.1:" + port
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			return base
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("moto_server did not answer on %s in 60s", base)
+	return ""
+}
+
+// accountSettings is what the fake Lambda GetAccountSettings answers (moto
+// does not serve it).
+type accountSettings struct {
+	mu                sync.Mutex
+	limit, unreserved int
+}
+
+func (a *accountSettings) set(limit, unreserved int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.limit, a.unreserved = limit, unreserved
+}
+
+// frontMoto serves Lambda GetAccountSettings from settings and proxies every
+// other request to moto, so one endpoint serves CloudFormation, STS and Lambda.
+func frontMoto(t *testing.T, moto string, settings *accountSettings) string {
+	t.Helper()
+	u, err := url.Parse(moto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/2016-08-19/account-settings") {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		settings.mu.Lock()
+		body := map[string]any{
+			"AccountLimit": map[string]any{
+				"ConcurrentExecutions":           settings.limit,
+				"UnreservedConcurrentExecutions": settings.unreserved,
+				"CodeSizeUnzipped":               262144000,
+				"CodeSizeZipped":                 52428800,
+				"TotalCodeSize":                  80530636800,
+			},
+			"AccountUsage": map[string]any{"FunctionCount": 1, "TotalCodeSize": 1},
+		}
+		settings.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// testConfig is an SDK config with static credentials against endpoint.
+func testConfig(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(endpoint),
+		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
+	}
+}
+
+// stackTemplate is a minimal stand-in for the generator stack (moto cannot
+// run the SAM transform): a queue, a bucket and a function, with the same
+// outputs as template.yaml. %[1]s is the bucket name, %[2]s the queue name,
+// %[3]s the function's ReservedConcurrentExecutions line (or nothing).
+const stackTemplate = `
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {Service: lambda.amazonaws.com}
+            Action: sts:AssumeRole
+  TaskQueue:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: %[2]s}
+  ResultsBucket:
+    Type: AWS::S3::Bucket
+    Properties: {BucketName: %[1]s}
+  GeneratorFunction:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: !Sub ${AWS::StackName}-generator
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: !GetAtt Role.Arn
+      %[3]s
+      Code: {ZipFile: "not run"}
+Outputs:
+  QueueUrl: {Value: !Ref TaskQueue}
+  BucketName: {Value: !Ref ResultsBucket}
+  FunctionName: {Value: !Ref GeneratorFunction}
+  FunctionArn: {Value: !GetAtt GeneratorFunction.Arn}
+`
+
+// createStack creates stack in region from body and waits for it.
+func createStack(t *testing.T, cfg aws.Config, region, stack, body string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg = cfg.Copy()
+	cfg.Region = region
+	cf := cloudformation.NewFromConfig(cfg)
+	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{
+		StackName:    aws.String(stack),
+		TemplateBody: aws.String(body),
+		Capabilities: []cftypes.Capability{cftypes.CapabilityCapabilityIam},
+	}); err != nil {
+		t.Fatalf("create stack %s in %s: %v", stack, region, err)
+	}
+	w := cloudformation.NewStackCreateCompleteWaiter(cf, func(o *cloudformation.StackCreateCompleteWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+	})
+	if err := w.Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)}, 60*time.Second); err != nil {
+		t.Fatalf("stack %s in %s: %v", stack, region, err)
+	}
+}
+
+// TestAgainstMoto discovers stacks and runs the preflight against
+// moto_server (CloudFormation, STS, Lambda) on loopback.
+func TestAgainstMoto(t *testing.T) {
+	settings := &accountSettings{limit: 1000, unreserved: 1000}
+	cfg := testConfig(frontMoto(t, startMoto(t), settings))
+	ctx := context.Background()
+
+	createStack(t, cfg, "us-east-1", "stampede", fmt.Sprintf(stackTemplate, "results-use1", "tasks-use1", ""))
+	createStack(t, cfg, "us-east-1", "stopped", fmt.Sprintf(stackTemplate, "results-stopped", "tasks-stopped", "ReservedConcurrentExecutions: 0"))
+	createStack(t, cfg, "us-east-1", "small", fmt.Sprintf(stackTemplate, "results-small", "tasks-small", "ReservedConcurrentExecutions: 10"))
+	createStack(t, cfg, "us-east-1", "alien", "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n")
+
+	t.Run("discover", func(t *testing.T) {
+		ep, err := Discover(ctx, cfg, "us-east-1", "stampede")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ep.Region != "us-east-1" || ep.Bucket != "results-use1" || ep.FunctionName != "stampede-generator" ||
+			!strings.HasSuffix(ep.QueueURL, "/tasks-use1") {
+			t.Errorf("Discover = %+v", ep)
+		}
+	})
+
+	t.Run("discover missing stack", func(t *testing.T) {
+		_, err := Discover(ctx, cfg, "eu-west-1", "stampede")
+		want := "stack stampede not found in eu-west-1: run `stampede deploy --regions eu-west-1 --stack-name stampede`"
+		if !errors.Is(err, ErrNoStack) || fmt.Sprint(err) != want {
+			t.Errorf("Discover(eu-west-1) = %v, want ErrNoStack and %q", err, want)
+		}
+	})
+
+	t.Run("discover foreign stack", func(t *testing.T) {
+		_, err := Discover(ctx, cfg, "us-east-1", "alien")
+		if err == nil || !strings.Contains(err.Error(), "stack alien in us-east-1 has no output") {
+			t.Errorf("Discover(alien) = %v", err)
+		}
+	})
+
+	t.Run("resolve with override", func(t *testing.T) {
+		over := Overrides{"eu-west-1": {Region: "eu-west-1", QueueURL: "http://127.0.0.1:1/q", Bucket: "b"}}
+		eps, err := Resolve(ctx, cfg, []string{"us-east-1", "eu-west-1"}, "stampede", over)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eps["us-east-1"].Bucket != "results-use1" || eps["eu-west-1"] != over["eu-west-1"] || len(eps) != 2 {
+			t.Errorf("Resolve = %+v", eps)
+		}
+	})
+
+	for _, tc := range []struct {
+		name              string
+		regions           []string
+		stack             string
+		generators        map[string]int
+		limit, unreserved int
+		want              []string // substrings of the error; none: no error
+		notWant           string
+	}{
+		{name: "ok", regions: []string{"us-east-1"}, stack: "stampede",
+			generators: map[string]int{"us-east-1": 1000}, limit: 1000, unreserved: 1000},
+		{name: "stack missing in one region", regions: []string{"us-east-1", "eu-west-1"}, stack: "stampede",
+			generators: map[string]int{"us-east-1": 10, "eu-west-1": 10}, limit: 1000, unreserved: 1000,
+			want:    []string{"stack stampede not found in eu-west-1: run `stampede deploy --regions eu-west-1"},
+			notWant: "us-east-1"},
+		{name: "over the account limit", regions: []string{"us-east-1"}, stack: "stampede",
+			generators: map[string]int{"us-east-1": 1001}, limit: 1000, unreserved: 1000,
+			want: []string{"needs 1001 generators at once but the account's Lambda concurrency limit there is 1000", "Service Quotas"}},
+		{name: "new account", regions: []string{"us-east-1"}, stack: "stampede",
+			generators: map[string]int{"us-east-1": 50}, limit: 10, unreserved: 10,
+			want: []string{"limit there is 10"}},
+		{name: "pool reserved by others", regions: []string{"us-east-1"}, stack: "stampede",
+			generators: map[string]int{"us-east-1": 200}, limit: 1000, unreserved: 100,
+			want: []string{"only 100 of the account's 1000 concurrent executions are unreserved"}},
+		{name: "stopped function", regions: []string{"us-east-1"}, stack: "stopped",
+			generators: map[string]int{"us-east-1": 1}, limit: 1000, unreserved: 1000,
+			want: []string{"stopped-generator is stopped (reserved concurrency 0", "aws lambda delete-function-concurrency --region us-east-1 --function-name stopped-generator"}},
+		{name: "reserved too small", regions: []string{"us-east-1"}, stack: "small",
+			generators: map[string]int{"us-east-1": 11}, limit: 1000, unreserved: 1000,
+			want: []string{"needs 11 generators at once but function small-generator has a reserved concurrency of 10"}},
+		{name: "reserved enough", regions: []string{"us-east-1"}, stack: "small",
+			generators: map[string]int{"us-east-1": 10}, limit: 5, unreserved: 5},
+	} {
+		t.Run("preflight "+tc.name, func(t *testing.T) {
+			settings.set(tc.limit, tc.unreserved)
+			err := Preflight(ctx, cfg, tc.regions, tc.stack, tc.generators)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("Preflight = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Preflight = nil, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Preflight = %v\nwant it to contain %q", err, w)
+				}
+			}
+			if tc.notWant != "" && strings.Contains(err.Error(), tc.notWant) {
+				t.Errorf("Preflight = %v\nmentions %q", err, tc.notWant)
+			}
+		})
+	}
+
+	t.Run("preflight without credentials", func(t *testing.T) {
+		bad := cfg.Copy()
+		bad.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{}, errors.New("no credential sources found")
+		})
+		err := Preflight(ctx, bad, []string{"us-east-1", "eu-west-1"}, "stampede", nil)
+		if err == nil || !strings.HasPrefix(err.Error(), "no working AWS credentials") || !strings.Contains(err.Error(), "aws configure") ||
+			strings.Contains(err.Error(), "eu-west-1") {
+			t.Errorf("Preflight(no credentials) = %v", err)
+		}
+	})
+}
