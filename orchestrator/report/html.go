@@ -13,9 +13,9 @@ import (
 //go:embed report.html.tmpl
 var htmlSource string
 
-// WriteHTML writes r as a self-contained HTML page (report.html): inline
-// CSS, the summary tables and SVG line charts of latency and throughput
-// over the timeline. It loads nothing from elsewhere.
+// WriteHTML writes r as one self-contained HTML page (report.html): inline
+// CSS, a few lines of inline script to sort the endpoint table, and charts
+// drawn here as inline SVG. It references nothing outside itself.
 func WriteHTML(w io.Writer, r *Report) error {
 	tmpl, err := template.New("report").Funcs(template.FuncMap{
 		"ms":    fmtMs,
@@ -31,23 +31,207 @@ func WriteHTML(w io.Writer, r *Report) error {
 			return strings.Join(parts, ", ")
 		},
 		"actual": fmtActual,
+		"cost":   cost,
+		"num":    func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) },
 	}).Parse(htmlSource)
 	if err != nil {
 		return fmt.Errorf("parse html template: %w", err)
 	}
 	data := struct {
 		*Report
-		LatencyChart    chart
-		ThroughputChart chart
-	}{
-		Report:          r,
-		LatencyChart:    newChart("Response time (ms)", r.Timeline, []series{{Name: "p50", Class: "s1", value: func(p Point) float64 { return p.P50 }}, {Name: "p99", Class: "s2", value: func(p Point) float64 { return p.P99 }}}),
-		ThroughputChart: newChart("Throughput (requests/s)", r.Timeline, []series{{Name: "rps", Class: "s3", value: func(p Point) float64 { return p.RPS }}, {Name: "errors/s", Class: "s4", value: func(p Point) float64 { return errorRate(p) }}}),
-	}
+		Charts charts
+	}{Report: r, Charts: buildCharts(r)}
 	if err := tmpl.Execute(w, data); err != nil {
 		return fmt.Errorf("write html report: %w", err)
 	}
 	return nil
+}
+
+// charts are the page's SVG charts; a zero field is a chart the data
+// cannot draw (the template says why).
+type charts struct {
+	Latency, Throughput, Errors, Regions, Distribution, Workflows template.HTML
+	// OfferedNote explains the offered line (or its absence).
+	OfferedNote string
+}
+
+// buildCharts draws every chart of r.
+func buildCharts(r *Report) charts {
+	var c charts
+	xs := make([]float64, len(r.Timeline))
+	for i, p := range r.Timeline {
+		xs[i] = p.TS
+	}
+	d := r.Detail
+	if d != nil && len(d.Intervals) != len(r.Timeline) {
+		d = nil
+	}
+	c.Latency = latencyChart(r, xs, d)
+	c.Throughput, c.OfferedNote = throughputChart(r, xs, d)
+	if d != nil {
+		c.Errors = errorsChart(r, xs, d)
+		c.Distribution = distributionChart(d)
+	}
+	if len(r.Regions) > 0 {
+		var groups []bar
+		for _, g := range r.Regions {
+			groups = append(groups, bar{Label: g.Name, Values: []float64{g.Latency.P50, g.Latency.P99}})
+		}
+		c.Regions = barChart("Latency by region", []string{"p50", "p99"}, groups, fmtMs)
+	}
+	if len(r.Workflows) > 0 {
+		var groups []bar
+		for _, wf := range r.Workflows {
+			groups = append(groups, bar{Label: wf.Name, Values: []float64{wf.Time.P50, wf.Time.P95, wf.Time.P99}})
+		}
+		c.Workflows = barChart("Workflow times", []string{"p50", "p95", "p99"}, groups, fmtMs)
+	}
+	return c
+}
+
+// col returns f of each interval, NaN where the interval has no requests
+// (so that a line skips it rather than dropping to zero).
+func col(r *Report, d *Detail, f func(Point, IntervalDetail) float64) []float64 {
+	out := make([]float64, len(r.Timeline))
+	for i, p := range r.Timeline {
+		var id IntervalDetail
+		if d != nil {
+			id = d.Intervals[i]
+		}
+		out[i] = math.NaN()
+		if p.Requests > 0 {
+			out[i] = f(p, id)
+		}
+	}
+	return out
+}
+
+func latencyChart(r *Report, xs []float64, d *Detail) template.HTML {
+	lines := []line{
+		{Name: "p50", Color: color(0), Values: col(r, d, func(p Point, _ IntervalDetail) float64 { return p.P50 })},
+		{Name: "p99", Color: color(2), Values: col(r, d, func(p Point, _ IntervalDetail) float64 { return p.P99 })},
+	}
+	if d != nil {
+		lines = []line{
+			lines[0],
+			{Name: "p95", Color: color(1), Values: col(r, d, func(_ Point, id IntervalDetail) float64 { return id.P95 })},
+			lines[1],
+			{Name: "service p50", Color: color(0), Dashed: true, Values: col(r, d, func(_ Point, id IntervalDetail) float64 { return id.ServiceP50 })},
+			{Name: "service p95", Color: color(1), Dashed: true, Values: col(r, d, func(_ Point, id IntervalDetail) float64 { return id.ServiceP95 })},
+			{Name: "service p99", Color: color(2), Dashed: true, Values: col(r, d, func(_ Point, id IntervalDetail) float64 { return id.ServiceP99 })},
+		}
+	}
+	return lineChart("Latency over time (ms)", "", xs, lines, nil, "s")
+}
+
+func throughputChart(r *Report, xs []float64, d *Detail) (template.HTML, string) {
+	achieved := make([]float64, len(r.Timeline))
+	errs := make([]float64, len(r.Timeline))
+	for i, p := range r.Timeline {
+		achieved[i], errs[i] = p.RPS, errorRate(p)
+		if p.Requests == 0 && d != nil && d.Intervals[i].Offered == 0 {
+			// Past the plan's end (the grace): no point rather than a drop to 0.
+			achieved[i], errs[i] = math.NaN(), math.NaN()
+		}
+	}
+	lines := []line{{Name: "achieved req/s", Color: color(3), Values: achieved}, {Name: "failed req/s", Color: color(2), Values: errs}}
+	note := "The offered load is not known for this run (no plan)."
+	if d != nil && d.LoadModel == "open" && d.RequestsPerIteration > 0 {
+		off := make([]float64, len(d.Intervals))
+		some := false
+		for i, id := range d.Intervals {
+			off[i] = id.Offered
+			some = some || id.Offered > 0
+		}
+		if some {
+			lines = append(lines, line{Name: "offered req/s", Color: color(6), Dashed: true, Values: off})
+		}
+		note = fmt.Sprintf("Offered = the plan's arrival rate × %s requests per iteration (measured over the run).", strconv.FormatFloat(d.RequestsPerIteration, 'f', -1, 64))
+	} else if d != nil && d.LoadModel == "closed" {
+		note = "Closed model: the plan offers users, not a rate, so there is no offered-rate line."
+	}
+	return lineChart("Throughput (requests/s)", "", xs, lines, nil, "s"), note
+}
+
+// errorsChart draws failures per second by status code (400 and above)
+// and by error class.
+func errorsChart(r *Report, xs []float64, d *Detail) template.HTML {
+	codes := map[int]bool{}
+	cls := map[string]bool{}
+	for _, id := range d.Intervals {
+		for c := range id.Status {
+			if c >= 400 {
+				codes[c] = true
+			}
+		}
+		for c := range id.Errors {
+			cls[c] = true
+		}
+	}
+	secs := 1.0
+	if len(xs) > 1 {
+		secs = xs[1] - xs[0]
+	}
+	var lines []line
+	for _, code := range statusKeys(boolKeys(codes)) {
+		v := make([]float64, len(d.Intervals))
+		for i, id := range d.Intervals {
+			v[i] = float64(id.Status[code]) / secs
+		}
+		lines = append(lines, line{Name: "HTTP " + strconv.Itoa(code), Color: color(len(lines)), Values: v})
+	}
+	for _, c := range classKeys(boolKeys(cls)) {
+		v := make([]float64, len(d.Intervals))
+		for i, id := range d.Intervals {
+			v[i] = float64(id.Errors[c]) / secs
+		}
+		lines = append(lines, line{Name: c, Color: color(len(lines)), Dashed: true, Values: v})
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return lineChart("Errors over time (per second)", "", xs, lines, nil, "s")
+}
+
+// boolKeys turns a set into the count map the key sorters take.
+func boolKeys[K comparable](m map[K]bool) map[K]int64 {
+	out := make(map[K]int64, len(m))
+	for k := range m {
+		out[k] = 1
+	}
+	return out
+}
+
+// distributionChart is the HdrHistogram percentile plot: x is the number
+// of nines, log10(1/(1-p)), so 90%, 99% and 99.9% are evenly spaced.
+func distributionChart(d *Detail) template.HTML {
+	nines := func(p float64) float64 { return math.Log10(1 / (1 - p/100)) }
+	var xs []float64
+	var resp, svc []float64
+	for i, pt := range d.Distribution {
+		if pt.Percentile >= 100 {
+			break
+		}
+		xs = append(xs, nines(pt.Percentile))
+		resp = append(resp, pt.Ms)
+		svc = append(svc, math.NaN())
+		if i < len(d.ServiceDistribution) && d.ServiceDistribution[i].Percentile == pt.Percentile {
+			svc[len(svc)-1] = d.ServiceDistribution[i].Ms
+		}
+	}
+	if len(xs) < 2 {
+		return ""
+	}
+	var ticks []axisTick
+	for k, label := range []string{"0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"} {
+		if float64(k) <= xs[len(xs)-1] {
+			ticks = append(ticks, axisTick{At: float64(k), Label: label})
+		}
+	}
+	return lineChart("Latency by percentile (ms)", "", xs, []line{
+		{Name: "response time", Color: color(0), Values: resp},
+		{Name: "service time", Color: color(1), Dashed: true, Values: svc},
+	}, ticks, "")
 }
 
 // errorRate is p's failed requests per second.
@@ -58,93 +242,16 @@ func errorRate(p Point) float64 {
 	return p.RPS * float64(p.Errors) / float64(p.Requests)
 }
 
-// Chart geometry, in SVG user units.
-const (
-	chartW, chartH                       = 760.0, 220.0
-	padLeft, padRight, padTop, padBottom = 56.0, 12.0, 12.0, 28.0
-)
-
-// chart is an SVG line chart of timeline series.
-type chart struct {
-	Title  string
-	W, H   float64
-	Left   float64
-	Bottom float64
-	Right  float64
-	Top    float64
-	Series []series
-	XTicks []tick
-	YTicks []tick
-	Empty  bool
-}
-
-// series is one line: its points as an SVG "x,y x,y" list.
-type series struct {
-	Name   string
-	Class  string
-	Points string
-	value  func(Point) float64
-}
-
-// tick is an axis label at a position.
-type tick struct {
-	Pos   float64
-	Label string
-}
-
-// newChart lays out ss over the timeline tl.
-func newChart(title string, tl []Point, ss []series) chart {
-	c := chart{Title: title, W: chartW, H: chartH, Left: padLeft, Right: chartW - padRight, Top: padTop, Bottom: chartH - padBottom}
-	if len(tl) == 0 {
-		c.Empty = true
-		return c
+// cost formats the report's cost for the summary: the actual cost, else
+// the estimate ("" when the report has neither).
+func cost(r *Report) string {
+	switch c := r.Cost; {
+	case c == nil:
+		return ""
+	case c.ActualUSD > 0:
+		return fmt.Sprintf("$%.4f", c.ActualUSD)
+	case c.EstimatedUSD > 0:
+		return fmt.Sprintf("$%.4f (estimate)", c.EstimatedUSD)
 	}
-	ymax := 0.0
-	for _, s := range ss {
-		for _, p := range tl {
-			ymax = max(ymax, s.value(p))
-		}
-	}
-	ymax = niceCeil(ymax)
-	tmax := tl[len(tl)-1].TS
-	if len(tl) > 1 {
-		tmax += tl[1].TS - tl[0].TS
-	}
-	if tmax <= 0 {
-		tmax = 1
-	}
-	x := func(t float64) float64 { return c.Left + (c.Right-c.Left)*t/tmax }
-	y := func(v float64) float64 { return c.Bottom - (c.Bottom-c.Top)*v/ymax }
-	for _, s := range ss {
-		var b strings.Builder
-		for i, p := range tl {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			fmt.Fprintf(&b, "%.1f,%.1f", x(p.TS), y(s.value(p)))
-		}
-		s.Points = b.String()
-		c.Series = append(c.Series, s)
-	}
-	for i := range 5 {
-		v := ymax * float64(i) / 4
-		c.YTicks = append(c.YTicks, tick{Pos: y(v), Label: strconv.FormatFloat(v, 'g', 4, 64)})
-		t := tmax * float64(i) / 4
-		c.XTicks = append(c.XTicks, tick{Pos: x(t), Label: strconv.FormatFloat(math.Round(t*10)/10, 'f', -1, 64) + "s"})
-	}
-	return c
-}
-
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten (at least 1).
-func niceCeil(v float64) float64 {
-	if v <= 1 {
-		return 1
-	}
-	p := math.Pow10(int(math.Floor(math.Log10(v))))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if v <= m*p {
-			return m * p
-		}
-	}
-	return 10 * p
+	return ""
 }

@@ -218,9 +218,11 @@ func TestHTML(t *testing.T) {
 			t.Errorf("page loads something external: %q", external)
 		}
 	}
-	// 4 series (p50, p99, rps, errors/s), each with one point per timeline row.
-	if n := strings.Count(page, "<polyline"); n != 4 {
-		t.Errorf("%d polylines, want 4", n)
+	// 10 series: latency p50/p95/p99 and their service times, rps and
+	// errors/s (no offered load: the fixture has no schedule), and the
+	// response and service time percentile plots.
+	if n := strings.Count(page, "<polyline"); n != 10 {
+		t.Errorf("%d polylines, want 10", n)
 	}
 }
 
