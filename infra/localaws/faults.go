@@ -1,0 +1,112 @@
+package localaws
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"testing"
+)
+
+// Faults is a reverse proxy on 127.0.0.1 in front of a local server: it
+// answers the first requests that match with a fault instead of
+// forwarding them, and forwards everything else. Point a client at URL to
+// test its retries. Safe for concurrent use.
+type Faults struct {
+	// URL is the proxy's endpoint.
+	URL string
+
+	fault http.Handler
+	match func(*http.Request) bool
+
+	mu       sync.Mutex
+	left     int // faults still to answer
+	requests int
+	faulted  int
+}
+
+// StartFaults starts a proxy to target that answers the first n requests
+// with fault. It is stopped when the test ends.
+func StartFaults(t testing.TB, target string, n int, fault http.Handler) *Faults {
+	return StartFaultsMatching(t, target, n, fault, nil)
+}
+
+// StartFaultsMatching is StartFaults counting only the requests for which
+// match returns true (all when match is nil) towards the n faulted ones.
+func StartFaultsMatching(t testing.TB, target string, n int, fault http.Handler, match func(*http.Request) bool) *Faults {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatalf("localaws: fault proxy target %q: %v", target, err)
+	}
+	f := &Faults{fault: fault, match: match, left: n}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.take(r) {
+			fault.ServeHTTP(w, r)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	f.URL = srv.URL
+	return f
+}
+
+// take counts r and reports whether it is to be faulted.
+func (f *Faults) take(r *http.Request) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests++
+	if f.left == 0 || (f.match != nil && !f.match(r)) {
+		return false
+	}
+	f.left--
+	f.faulted++
+	return true
+}
+
+// Requests is how many requests reached the proxy, faulted ones included.
+func (f *Faults) Requests() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests
+}
+
+// Faulted is how many requests were answered with the fault.
+func (f *Faults) Faulted() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.faulted
+}
+
+// S3SlowDown answers as S3 does when a prefix is over its request rate:
+// 503 with the SlowDown error code.
+func S3SlowDown() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>` +
+			`<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>` +
+			`<RequestId>FAULT</RequestId></Error>`))
+	})
+}
+
+// SQSThrottled answers as SQS's JSON protocol does when a request is
+// throttled: 400 with the RequestThrottled error type.
+func SQSThrottled() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.Header().Set("x-amzn-query-error", "RequestThrottled;Sender")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.sqs#RequestThrottled","message":"Rate exceeded"}`))
+	})
+}
+
+// Status answers with the HTTP status code and an empty body.
+func Status(code int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(code)
+	})
+}
