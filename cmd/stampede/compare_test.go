@@ -75,7 +75,7 @@ func TestWriteReportsWritesExports(t *testing.T) {
 	res := &orchestrator.Result{RunID: "r", Started: epoch, Ended: snap.End, Total: snap}
 	dir := t.TempDir()
 	var out strings.Builder
-	if _, err := writeReports(&out, res, dir, true); err != nil {
+	if _, err := writeReports(&out, res, dir, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{ReportJSON, ReportHTML, report.HlogFile, report.TimelineCSVFile, report.JUnitFile} {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/stampede-load/stampede/orchestrator"
 	"github.com/stampede-load/stampede/orchestrator/cost"
 	"github.com/stampede-load/stampede/orchestrator/plan"
-	"github.com/stampede-load/stampede/orchestrator/report"
 )
 
 // PricingRegion is where the AWS Price List API is called (it answers for
@@ -192,27 +190,6 @@ func composeAbort(a, b func(orchestrator.Progress) string) func(orchestrator.Pro
 		}
 		return b(p)
 	}
-}
-
-// writeReportsWithCost is writeReports with the cost section set (c may be
-// nil).
-func writeReportsWithCost(stdout io.Writer, res *orchestrator.Result, dir string, ascii bool, c *cost.Cost) (int, error) {
-	rep := report.Build(res)
-	rep.Cost = c
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return ExitInfra, fmt.Errorf("create report directory: %w", err)
-	}
-	if err := writeFile(filepath.Join(dir, ReportJSON), func(w io.Writer) error { return report.WriteJSON(w, rep) }); err != nil {
-		return ExitInfra, err
-	}
-	if err := writeFile(filepath.Join(dir, ReportHTML), func(w io.Writer) error { return report.WriteHTML(w, rep) }); err != nil {
-		return ExitInfra, err
-	}
-	if err := report.WriteText(stdout, rep, report.TextOptions{ASCII: ascii}); err != nil {
-		return ExitInfra, err
-	}
-	fmt.Fprintf(stdout, "\nreport: %s (and %s)\n", filepath.Join(dir, ReportHTML), ReportJSON)
-	return exitCode(rep), nil
 }
 
 func newPricesCmd() *cobra.Command {

@@ -30,6 +30,9 @@ const (
 	// ExitIncomplete: some shards never reported (or their results are
 	// unreadable): the numbers are not the whole test.
 	ExitIncomplete = 4
+	// ExitBudget: the plan's cost estimate exceeds the budget (--max-cost
+	// or budget.max_usd), or it was not confirmed; nothing was sent.
+	ExitBudget = 5
 	// ExitInterrupted: stopped by Ctrl-C (SIGINT) or SIGTERM; the partial
 	// report is still written.
 	ExitInterrupted = 130
@@ -102,13 +105,17 @@ This build runs the local backend: generators are goroutines of this process
 and results go to runs/<run-id>/ under the store directory.
 
 Exit codes: 0 passed, 1 thresholds failed, 2 invalid plan or usage,
-3 infrastructure error, 4 incomplete run (missing shards), 130 interrupted.`,
+3 infrastructure error, 4 incomplete run (missing shards), 5 over budget,
+130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newTargetCmd())
+	root.AddCommand(newCostCmd(), newPricesCmd())
+	root.AddCommand(newDeployCmd(), newUndeployCmd())
+	root.AddCommand(newCompareCmd())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

@@ -5,10 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/stampede-load/stampede/orchestrator"
-	"github.com/stampede-load/stampede/orchestrator/plan"
+	"github.com/stampede-load/stampede/orchestrator/cost"
 	"github.com/stampede-load/stampede/orchestrator/report"
 )
 
@@ -18,11 +17,13 @@ const (
 	ReportHTML = "report.html"
 )
 
-// writeReports builds the report of res, writes report.json and
-// report.html into dir and the summary to stdout, and returns the exit
-// code the results call for (passed, thresholds failed or incomplete).
-func writeReports(stdout io.Writer, res *orchestrator.Result, dir string, ascii bool) (int, error) {
+// writeReports builds the report of res (with the cost section c, if any),
+// writes report.json, report.html and the exports into dir and the summary
+// to stdout, and returns the exit code the results call for (passed,
+// thresholds failed or incomplete).
+func writeReports(stdout io.Writer, res *orchestrator.Result, dir string, ascii bool, c *cost.Cost) (int, error) {
 	rep := report.Build(res)
+	rep.Cost = c
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return ExitInfra, fmt.Errorf("create report directory: %w", err)
 	}
@@ -32,10 +33,14 @@ func writeReports(stdout io.Writer, res *orchestrator.Result, dir string, ascii 
 	if err := writeFile(filepath.Join(dir, ReportHTML), func(w io.Writer) error { return report.WriteHTML(w, rep) }); err != nil {
 		return ExitInfra, err
 	}
+	if err := writeExports(dir, res, rep); err != nil {
+		return ExitInfra, err
+	}
 	if err := report.WriteText(stdout, rep, report.TextOptions{ASCII: ascii}); err != nil {
 		return ExitInfra, err
 	}
-	fmt.Fprintf(stdout, "\nreport: %s (and %s)\n", filepath.Join(dir, ReportHTML), ReportJSON)
+	fmt.Fprintf(stdout, "\nreport: %s (and %s, %s, %s, %s)\n", filepath.Join(dir, ReportHTML), ReportJSON,
+		report.HlogFile, report.TimelineCSVFile, report.JUnitFile)
 	return exitCode(rep), nil
 }
 
@@ -74,51 +79,20 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return nil
 }
 
-// newProgressPrinter returns an Options.Progress callback that prints one
-// plain line per call: elapsed, requests, throughput, p99 so far, errors
-// and tasks. Generators report every few seconds, so the throughput is
-// measured between the two latest reports (their data's end times), not
-// between two calls.
-func newProgressPrinter(w io.Writer, p *plan.Plan) func(orchestrator.Progress) {
-	var (
-		started  bool
-		lastReqs int64
-		lastEnd  time.Time
-		rps      float64
-	)
-	return func(pr orchestrator.Progress) {
-		if !started {
-			started = true
-			gens := 0
-			for _, r := range p.Regions {
-				gens += r.Generators
-			}
-			fmt.Fprintf(w, "run %s: plan %q, %s, %d generators (local), target %s\n",
-				pr.RunID, p.Name, p.Engine.Duration, gens, p.Engine.Target)
+// writeExports writes the HdrHistogram interval log, the timeline CSV and
+// the JUnit XML of the thresholds into dir, next to report.json.
+func writeExports(dir string, res *orchestrator.Result, rep *report.Report) error {
+	for _, e := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{report.HlogFile, func(w io.Writer) error { return report.WriteHlog(w, res, rep) }},
+		{report.TimelineCSVFile, func(w io.Writer) error { return report.WriteTimelineCSV(w, rep) }},
+		{report.JUnitFile, func(w io.Writer) error { return report.WriteJUnit(w, rep) }},
+	} {
+		if err := writeFile(filepath.Join(dir, e.name), e.write); err != nil {
+			return err
 		}
-		var reqs, fails int64
-		p99 := "-"
-		if s := pr.Snapshot; s != nil {
-			t := s.Total()
-			reqs, fails = t.Requests, t.Failures
-			if t.Requests > 0 {
-				p99 = t.Response.Quantile(99).Round(10 * time.Microsecond).String()
-			}
-			from := lastEnd
-			if from.IsZero() {
-				from = s.Epoch
-			}
-			if dt := s.End.Sub(from); dt > 0 && reqs >= lastReqs && !from.IsZero() {
-				rps = float64(reqs-lastReqs) / dt.Seconds()
-				lastReqs, lastEnd = reqs, s.End
-			}
-		}
-		failPct := 0.0
-		if reqs > 0 {
-			failPct = 100 * float64(fails) / float64(reqs)
-		}
-		fmt.Fprintf(w, "%7s/%s  requests %d  rps %.1f  p99 %s  errors %d (%.2f%%)  tasks %d running, %d done of %d\n",
-			pr.Elapsed.Round(100*time.Millisecond), pr.Duration, reqs, rps, p99,
-			fails, failPct, pr.Leased-pr.Finished, pr.Finished, pr.Expected)
 	}
+	return nil
 }

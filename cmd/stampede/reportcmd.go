@@ -82,7 +82,7 @@ func rebuildReport(ctx context.Context, stdout io.Writer, root, runID, out strin
 	if out == "" {
 		out = runDir(root, runID)
 	}
-	code, err := writeReports(stdout, res, out, ascii)
+	code, err := writeReports(stdout, res, out, ascii, nil)
 	if err != nil {
 		return exit(ExitInfra, "%v", err)
 	}

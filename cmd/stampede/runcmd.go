@@ -26,6 +26,10 @@ type runFlags struct {
 	quiet      bool
 	ascii      bool
 	poll       time.Duration
+	maxCost    float64 // USD
+	prices     string
+	yes        bool
+	aws        awsFlags // --backend, --aws-config, --stack, --lead (aws.go)
 }
 
 func newRunCmd() *cobra.Command {
@@ -33,8 +37,8 @@ func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run PLAN",
 		Short: "Run a plan and report the results",
-		Long: `run executes PLAN on the local backend: it splits the plan into shard tasks,
-runs them in generator goroutines, prints a progress line every few seconds
+		Long: `run executes PLAN on the local backend (or on Lambda with --backend aws): it
+splits the plan into shard tasks, runs them in generator goroutines, prints a progress line every few seconds
 on stderr, then merges the results and writes report.json and report.html
 (to runs/<run-id>/ under the store, or --out) and the summary to stdout.
 
@@ -42,7 +46,7 @@ Ctrl-C stops the generators cleanly; what they measured is still reported
 (exit code 130). A second Ctrl-C kills the process.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runPlan(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], fl)
+			return runPlan(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], fl)
 		},
 	}
 	f := cmd.Flags()
@@ -53,11 +57,15 @@ Ctrl-C stops the generators cleanly; what they measured is still reported
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "print no progress lines")
 	f.BoolVar(&fl.ascii, "ascii", false, "use only ASCII in the summary")
 	f.DurationVar(&fl.poll, "progress-every", DefaultPollEvery, "how often to print a progress line")
+	f.Float64Var(&fl.maxCost, "max-cost", 0, "budget in USD (default: the plan's budget.max_usd): refuse a plan estimated above it, stop a run before it spends more")
+	f.StringVar(&fl.prices, "prices", "", "price table file for the cost (default: the built-in table)")
+	f.BoolVar(&fl.yes, "yes", false, "do not ask to confirm the cost estimate (aws backend)")
+	addBackendFlags(f, &fl.aws)
 	return cmd
 }
 
 // runPlan is `stampede run`.
-func runPlan(ctx context.Context, stdout, stderr io.Writer, path string, fl runFlags) error {
+func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, path string, fl runFlags) error {
 	p, err := loadPlan(stderr, path)
 	if err != nil {
 		return err
@@ -65,17 +73,38 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, path string, fl runF
 	if err := override(p, fl); err != nil {
 		return err
 	}
+	if err := fl.aws.check(); err != nil {
+		return err
+	}
+	est, prices, budget, err := costGate(stdin, stderr, p, fl, fl.aws.backend)
+	if err != nil {
+		return err
+	}
 	var logw io.Writer
 	if !fl.quiet {
 		logw = stderr
 	}
-	lb := startLocal(ctx, p, fl.store, logw)
-	opts := orchestrator.Options{PollEvery: fl.poll}
+	lb, err := startBackend(ctx, p, fl, logw, stderr)
+	if err != nil {
+		return err
+	}
+	store := lb.backend.Store
+	ops := countOps(&lb.backend)
+	opts := orchestrator.Options{PollEvery: fl.poll, Lead: lb.lead}
 	if !fl.quiet {
-		opts.Progress = newProgressPrinter(stderr, p)
+		pv := newProgress(stderr, p, writesToTerminal(stderr))
+		opts.Progress = pv.Update
+	}
+	if budget > 0 {
+		opts.Abort = composeAbort(opts.Abort, est.NewGuard(budget, fl.poll, ops))
 	}
 	res, runErr := orchestrator.Run(ctx, p, lb.backend, opts)
 	lb.close()
+	if res != nil {
+		if err := est.AddActual(context.WithoutCancel(ctx), store, res, prices, ops); err != nil {
+			fmt.Fprintf(stderr, "stampede: %v (the report has the estimate only)\n", err)
+		}
+	}
 	interrupted := ctx.Err() != nil
 	if runErr != nil {
 		if interrupted && res == nil {
@@ -93,7 +122,7 @@ func runPlan(ctx context.Context, stdout, stderr io.Writer, path string, fl runF
 	if out == "" {
 		out = runDir(fl.store, res.RunID)
 	}
-	code, err := writeReports(stdout, res, out, fl.ascii)
+	code, err := writeReports(stdout, res, out, fl.ascii, est)
 	if err != nil {
 		return exit(ExitInfra, "%v", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stampede-load/stampede/engine"
 	"github.com/stampede-load/stampede/orchestrator"
+	runcost "github.com/stampede-load/stampede/orchestrator/cost"
 )
 
 // SchemaVersion is the version of report.json's layout.
@@ -47,6 +48,13 @@ type Report struct {
 	// Passed is true when every threshold held and no shard is missing or
 	// corrupt.
 	Passed bool `json:"passed"`
+	// Cost is what the run cost (estimate and actual, priced as on AWS);
+	// nil when not computed.
+	Cost *runcost.Cost `json:"cost,omitempty"`
+	// Findings are the automatic analysis of the results (findings.go);
+	// Detail the per-interval data behind them and the charts.
+	Findings []Finding `json:"findings"`
+	Detail   *Detail   `json:"detail,omitempty"`
 }
 
 // Latency summarizes a latency histogram, in milliseconds.
@@ -200,6 +208,7 @@ func Build(r *orchestrator.Result) *Report {
 	rep.Thresholds = orEmpty(rep.Thresholds)
 	rep.Passed = rep.ThresholdsOK() && rep.Shards.Complete()
 	rep.redact(secrets)
+	rep.analyze(r, snap)
 	return rep
 }
 

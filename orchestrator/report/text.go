@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	runcost "github.com/stampede-load/stampede/orchestrator/cost"
 )
 
 // TextOptions tune WriteText.
@@ -28,7 +30,9 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	tw.iterations(r)
 	tw.regions(r)
 	tw.shards(r)
+	tw.findings(r)
 	tw.thresholds(r)
+	tw.costSection(r)
 	tw.verdict(r)
 	if tw.err != nil {
 		return fmt.Errorf("write text report: %w", tw.err)
@@ -98,7 +102,7 @@ func (t *textWriter) endpoints(r *Report) {
 		t.printf("no requests completed\n\n")
 		return
 	}
-	width := len("TOTAL")
+	width := len("ENDPOINT") // the header, longer than "TOTAL"
 	for _, e := range r.Endpoints {
 		width = max(width, len([]rune(e.Name)))
 	}
@@ -224,6 +228,21 @@ func (t *textWriter) shards(r *Report) {
 	t.printf("\n")
 }
 
+func (t *textWriter) findings(r *Report) {
+	if len(r.Findings) == 0 {
+		return
+	}
+	t.printf("findings\n")
+	for _, f := range r.Findings {
+		mark := t.dot()
+		if f.Warning {
+			mark = "!"
+		}
+		t.printf("  %s %s: %s\n", mark, f.Title, f.Detail)
+	}
+	t.printf("\n")
+}
+
 func (t *textWriter) thresholds(r *Report) {
 	if len(r.Thresholds) == 0 {
 		return
@@ -248,6 +267,32 @@ func (t *textWriter) thresholds(r *Report) {
 			t.printf(" (%s)", th.Note)
 		}
 		t.printf("\n")
+	}
+	t.printf("\n")
+}
+
+// costSection prints the estimated and actual cost when the report has them.
+func (t *textWriter) costSection(r *Report) {
+	c := r.Cost
+	if c == nil {
+		return
+	}
+	d := t.dot()
+	t.printf("cost            as AWS Lambda %s, %d MB %s prices of %s\n", c.Arch, c.MemoryMB, d, c.PricesDate)
+	t.printf("  estimated %s", runcost.USD(c.EstimatedUSD))
+	if c.Actual != nil {
+		t.printf(" %s actual %s (%s per million requests)", d, runcost.USD(c.ActualUSD), runcost.USD(c.Actual.PerMillionRequestsUSD))
+	}
+	if c.BudgetUSD > 0 {
+		t.printf(" %s budget %s", d, runcost.USD(c.BudgetUSD))
+	}
+	t.printf("\n")
+	if b := c.Actual; b != nil {
+		compute := b.Line(runcost.ItemCompute)
+		lambda := compute.USD + b.Line(runcost.ItemInvoke).USD
+		out := b.Line(runcost.ItemTransfer).USD
+		t.printf("  lambda %s (%.1f GB-s, %d invocations) %s data out %s %s SQS, S3, logs %s\n",
+			runcost.USD(lambda), compute.Quantity, b.Usage.Invocations, d, runcost.USD(out), d, runcost.USD(b.TotalUSD-lambda-out))
 	}
 	t.printf("\n")
 }
