@@ -6,7 +6,7 @@ BIN   := bin/stampede
 ADDR  ?= 127.0.0.1:8080
 PLAN  ?= examples/quickstart.yaml
 
-.PHONY: all build run test fmt lint clean
+.PHONY: all build run test fmt lint clean deploy undeploy
 
 all: build
 
@@ -31,9 +31,24 @@ run: build
 	$(BIN) run $(PLAN) --target http://$(ADDR)
 
 ## test: vet and race-test every package
-test:
+test: infra/localaws/node_modules
 	$(GO) vet ./...
 	$(GO) test -race ./...
+
+# The local SQS server (npm) that the AWS adapters' tests start.
+infra/localaws/node_modules: infra/localaws/package-lock.json
+	npm ci --prefix infra/localaws --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## deploy: build the generator once, deploy the stack to every region of $(REGIONS) (DRY_RUN=1 prints the commands)
+REGIONS ?= us-east-1
+STACK   ?= stampede
+deploy: build
+	$(BIN) deploy --regions "$(REGIONS)" --stack-name $(STACK) $(if $(DRY_RUN),--dry-run)
+
+## undeploy: empty the results bucket and delete the stack in every region of $(REGIONS)
+undeploy: build
+	$(BIN) undeploy --regions "$(REGIONS)" --stack-name $(STACK) $(if $(DRY_RUN),--dry-run)
 
 ## fmt: format every Go file
 fmt:
@@ -48,3 +63,21 @@ lint:
 ## clean: remove build output (runs/ is kept: it holds your results)
 clean:
 	rm -rf bin dist
+
+.PHONY: bench-peers bench-fleet
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+
+## bench-peers: install nginx, wrk, vegeta, hey and fortio if missing, then measure stampede's engine against them (docs/benchmarks.md)
+bench-peers:
+	@command -v nginx >/dev/null && command -v wrk >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=300 nginx wrk; }
+	@test -x $(GOBIN_DIR)/vegeta || $(GO) install github.com/tsenart/vegeta/v12@v12.13.0
+	@test -x $(GOBIN_DIR)/hey    || $(GO) install github.com/rakyll/hey@v0.1.5
+	@test -x $(GOBIN_DIR)/fortio || $(GO) install fortio.org/fortio@v1.68.2
+	$(GO) build -o bin/engineload ./infra/bench/engineload
+	$(GO) build -o bin/peers ./infra/bench/peers
+	bin/peers -engineload bin/engineload -bin $(GOBIN_DIR) -duration 5s -reps 3 -out docs/benchmarks.md
+
+## bench-fleet: split/enqueue and collect/merge benchmarks at 10,000 generators
+bench-fleet:
+	$(GO) test -run xxx -bench Fleet -benchtime 1x -timeout 60m ./orchestrator/

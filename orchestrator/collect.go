@@ -5,15 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/stampede-load/stampede/engine"
 	"github.com/stampede-load/stampede/orchestrator/plan"
 	"github.com/stampede-load/stampede/orchestrator/shard"
 )
 
-// fetchWorkers bounds concurrent Gets while collecting.
+// fetchWorkers bounds concurrent Gets while collecting (store latency, not
+// CPU, limits them); decoding and merging run on GOMAXPROCS workers.
 const fetchWorkers = 32
 
 // Collect rebuilds a run's Result from what the store holds: the manifest
@@ -52,7 +55,7 @@ func Collect(ctx context.Context, store shard.Store, runID string) (*Result, err
 	if err != nil {
 		return nil, fmt.Errorf("collect run %s: %w", runID, err)
 	}
-	fetchEach(ctx, store, keys, c.decodeFinal, c.final)
+	c.collectEach(ctx, store, keys, c.decodeFinal, c.final)
 
 	var missing []string
 	for _, ref := range m.Tasks {
@@ -60,7 +63,8 @@ func Collect(ctx context.Context, store shard.Store, runID string) (*Result, err
 			missing = append(missing, shard.CheckpointKey(runID, ref.Region, ref.ID))
 		}
 	}
-	fetchEach(ctx, store, missing, c.decodeCheckpoint, c.checkpoint)
+	c.collectEach(ctx, store, missing, c.decodeCheckpoint, c.checkpoint)
+	c.combine()
 	for _, ref := range m.Tasks {
 		name := taskName(ref.Region, ref.ID)
 		if !c.done[name] {
@@ -78,14 +82,25 @@ func Collect(ctx context.Context, store shard.Store, runID string) (*Result, err
 	return c.res, nil
 }
 
-// collector merges results one at a time (it is not safe for concurrent use).
+// collector accounts for results on the calling goroutine; the snapshots
+// themselves are merged on fetchEach's workers, each into its own partial,
+// and the partials into res at the end (combine).
 type collector struct {
-	runID   string
-	res     *Result
-	regions map[string]*RegionResult
-	tasks   map[string]bool   // "<region>/<task-id>" of every task of the run
-	done    map[string]bool   // tasks with a final result merged
-	failed  map[string]string // tasks whose final result is an engine error
+	runID    string
+	res      *Result
+	regions  map[string]*RegionResult
+	tasks    map[string]bool   // "<region>/<task-id>" of every task of the run
+	done     map[string]bool   // tasks with a final result merged
+	failed   map[string]string // tasks whose final result is an engine error
+	partials []*partial        // one per merge worker, len GOMAXPROCS
+}
+
+// partial is one merge worker's share of the run's totals; only that
+// worker touches it until combine.
+type partial struct {
+	total   *engine.Snapshot
+	regions map[string]*engine.Snapshot
+	ended   time.Time
 }
 
 func newCollector(runID string, m *shard.Manifest) *collector {
@@ -109,15 +124,22 @@ func newCollector(runID string, m *shard.Manifest) *collector {
 	for _, t := range m.Tasks {
 		c.tasks[taskName(t.Region, t.ID)] = true
 	}
+	c.partials = make([]*partial, max(1, runtime.GOMAXPROCS(0)))
+	for i := range c.partials {
+		c.partials[i] = &partial{total: engine.NewSnapshot(m.Epoch, m.Interval), regions: map[string]*engine.Snapshot{}, ended: m.Epoch}
+	}
 	return c
 }
 
 func taskName(region, id string) string { return region + "/" + id }
 
-// fetched is one object read from the store, decoded and checked.
+// fetched is one object read from the store, decoded and checked. Once a
+// worker merged r's snapshot it drops it (merged is then true), so that
+// only accounting travels back to the collector.
 type fetched struct {
-	key string
-	r   *shard.Result // nil: corrupt, foreign or unreadable
+	key    string
+	r      *shard.Result // nil: corrupt, foreign or unreadable
+	merged bool
 }
 
 // decodeFinal and decodeCheckpoint run on fetchEach's workers; they read
@@ -128,7 +150,7 @@ func (c *collector) decodeFinal(key string, data []byte, err error) fetched {
 	if derr != nil || !r.Final {
 		return fetched{key: key}
 	}
-	return fetched{key, r}
+	return fetched{key: key, r: r}
 }
 
 func (c *collector) decodeCheckpoint(key string, data []byte, err error) fetched {
@@ -137,31 +159,28 @@ func (c *collector) decodeCheckpoint(key string, data []byte, err error) fetched
 	if derr != nil || r.Final || r.Snapshot == nil {
 		return fetched{key: key}
 	}
-	return fetched{key, r}
+	return fetched{key: key, r: r}
 }
 
-// final merges one final result, or names the object corrupt.
+// final accounts for one final result (merged by a worker), or names the
+// object corrupt.
 func (c *collector) final(f fetched) {
 	if f.r == nil {
 		c.res.Shards.Corrupt = append(c.res.Shards.Corrupt, f.key)
 		return
 	}
 	name := taskName(f.r.Region, f.r.TaskID)
-	if f.r.Snapshot == nil {
+	if !f.merged {
 		c.failed[name] = f.r.Error
 		return
 	}
-	c.merge(f.r)
 	c.done[name] = true
 	c.res.Shards.Completed++
 }
 
-// checkpoint merges a missing task's checkpoint if it has a valid one.
-func (c *collector) checkpoint(f fetched) {
-	if f.r != nil {
-		c.merge(f.r)
-	}
-}
+// checkpoint: a missing task's valid checkpoint was merged by a worker;
+// nothing is left to account for.
+func (c *collector) checkpoint(fetched) {}
 
 // decode checks that data is a result of task id in region of this run.
 func (c *collector) decode(region, id string, keyOK bool, data []byte, err error) (*shard.Result, error) {
@@ -181,11 +200,98 @@ func (c *collector) decode(region, id string, keyOK bool, data []byte, err error
 	return r, nil
 }
 
-func (c *collector) merge(r *shard.Result) {
-	c.res.Total.Merge(r.Snapshot)
-	c.regions[r.Region].Snapshot.Merge(r.Snapshot)
-	if r.Ended.After(c.res.Ended) {
-		c.res.Ended = r.Ended
+// merge adds r's snapshot to p and drops it from r.
+func (p *partial) merge(r *shard.Result) {
+	p.total.Merge(r.Snapshot)
+	reg := p.regions[r.Region]
+	if reg == nil {
+		reg = engine.NewSnapshot(p.total.Epoch, p.total.Interval)
+		p.regions[r.Region] = reg
+	}
+	reg.Merge(r.Snapshot)
+	if r.Ended.After(p.ended) {
+		p.ended = r.Ended
+	}
+	r.Snapshot = nil
+}
+
+// combine merges the workers' partials into res: the total and each region
+// on a goroutine of their own.
+func (c *collector) combine() {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for _, p := range c.partials {
+			c.res.Total.Merge(p.total)
+			if p.ended.After(c.res.Ended) {
+				c.res.Ended = p.ended
+			}
+		}
+	})
+	for name, rr := range c.regions {
+		wg.Go(func() {
+			for _, p := range c.partials {
+				if s := p.regions[name]; s != nil {
+					rr.Snapshot.Merge(s)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// collectEach Gets every key, fetchWorkers at a time, and hands what it got
+// to len(c.partials) workers that run decode on it and merge a result that
+// carries a snapshot into their own partial. It then calls use with each
+// key's outcome from the calling goroutine: use needs no lock, and only a
+// few undecoded objects and no decoded snapshot wait in the channels.
+func (c *collector) collectEach(ctx context.Context, store shard.Store, keys []string,
+	decode func(key string, data []byte, err error) fetched, use func(fetched)) {
+	type got struct {
+		key  string
+		data []byte
+		err  error
+	}
+	in := make(chan string)
+	raw := make(chan got, len(c.partials))
+	out := make(chan fetched, fetchWorkers)
+	go func() {
+		defer close(in)
+		for _, k := range keys {
+			in <- k
+		}
+	}()
+	var fetchers sync.WaitGroup
+	for range min(fetchWorkers, len(keys)) {
+		fetchers.Go(func() {
+			for key := range in {
+				data, err := store.Get(ctx, key)
+				raw <- got{key, data, err}
+			}
+		})
+	}
+	go func() {
+		fetchers.Wait()
+		close(raw)
+	}()
+	var mergers sync.WaitGroup
+	for _, p := range c.partials {
+		mergers.Go(func() {
+			for g := range raw {
+				f := decode(g.key, g.data, g.err)
+				if f.r != nil && f.r.Snapshot != nil {
+					p.merge(f.r)
+					f.merged = true
+				}
+				out <- f
+			}
+		})
+	}
+	go func() {
+		mergers.Wait()
+		close(out)
+	}()
+	for f := range out {
+		use(f)
 	}
 }
 

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// sample is one measured run.
+type sample struct {
+	tool, mode string
+	rate       int
+	elapsed    time.Duration
+	cpu        time.Duration // user+sys of the tool process
+	maxRSSKB   int64
+	parsed
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("peers", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	engineload := fs.String("engineload", "bin/engineload", "the engineload binary")
+	bin := fs.String("bin", filepath.Join(os.Getenv("HOME"), "go", "bin"), "where vegeta, hey and fortio are installed")
+	duration := fs.Duration("duration", 5*time.Second, "length of each run")
+	reps := fs.Int("reps", 3, "repetitions of every run")
+	conns := fs.Int("conns", 50, "connections")
+	rates := fs.String("rates", "1000,5000,20000", "open-model rates, requests/s")
+	port := fs.Int("port", 18080, "nginx port on 127.0.0.1")
+	cpu := fs.Int("cpu", 1, "core the tools are pinned to with taskset (nginx gets the other); -1: no pinning")
+	only := fs.String("tools", "", "comma-separated subset of tools (default all)")
+	out := fs.String("out", "", "markdown file whose peer section (between markers) is replaced; empty: stdout only")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var openRates []int
+	for f := range strings.SplitSeq(*rates, ",") {
+		r, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || r <= 0 {
+			fmt.Fprintf(stderr, "peers: -rates: %q is not a positive rate\n", f)
+			return 2
+		}
+		openRates = append(openRates, r)
+	}
+	dir, err := os.MkdirTemp("", "stampede-peers-")
+	if err != nil {
+		fmt.Fprintln(stderr, "peers:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	stopNginx, err := startNginx(dir, *port, 1-*cpu)
+	if err != nil {
+		fmt.Fprintln(stderr, "peers:", err)
+		return 1
+	}
+	defer stopNginx()
+
+	url := fmt.Sprintf("http://127.0.0.1:%d/", *port)
+	ts := selectTools(tools(*bin, *engineload), *only)
+	var samples []sample
+	started := time.Now()
+	for rep := range *reps {
+		for _, t := range ts {
+			jobs := []job{{mode: modeClosed, conns: *conns}}
+			for _, r := range openRates {
+				jobs = append(jobs, job{mode: modeOpen, rate: r, conns: *conns})
+			}
+			for _, j := range jobs {
+				if ctx.Err() != nil {
+					return 1
+				}
+				j.duration, j.url, j.dir = *duration, url, dir
+				s, err := measure(t, j, *cpu)
+				if errors.Is(err, errNoMode) {
+					continue
+				}
+				if err != nil {
+					fmt.Fprintf(stderr, "peers: rep %d: %s %s %d: %v\n", rep+1, t.name, j.mode, j.rate, err)
+					continue
+				}
+				fmt.Fprintf(stderr, "rep %d %-8s %-6s %6d: %8.0f req/s %8.0f req/CPU-s p50 %7.0fµs p99 %7.0fµs rss %4d MB\n",
+					rep+1, s.tool, s.mode, s.rate, s.reqPerSec(), s.reqPerCPU(), s.p50Us, s.p99Us, s.maxRSSKB>>10)
+				samples = append(samples, s)
+			}
+		}
+	}
+	md := render(samples, started, *duration, *reps, *conns, *cpu)
+	fmt.Fprint(stdout, md)
+	if *out != "" {
+		if err := splice(*out, md); err != nil {
+			fmt.Fprintln(stderr, "peers:", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+var errNoMode = errors.New("tool has no such mode")
+
+// measure runs one job and reads the tool process's rusage.
+func measure(t tool, j job, cpu int) (sample, error) {
+	cmd := t.cmd(j)
+	if cmd == nil {
+		return sample{}, errNoMode
+	}
+	if cpu >= 0 {
+		if p, err := exec.LookPath("taskset"); err == nil {
+			cmd.Args = append([]string{p, "-c", strconv.Itoa(cpu)}, cmd.Args...)
+			cmd.Path = p
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	if err != nil {
+		return sample{}, fmt.Errorf("%v: %w: %s", cmd.Args, err, lastLine(stderr.Bytes()))
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return sample{}, errors.New("no rusage")
+	}
+	p, err := t.parse(j, stdout.Bytes())
+	if err != nil {
+		return sample{}, err
+	}
+	return sample{
+		tool: t.name, mode: j.mode, rate: j.rate, elapsed: elapsed,
+		cpu:      time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		maxRSSKB: ru.Maxrss, parsed: p,
+	}, nil
+}
+
+func (s sample) reqPerSec() float64 { return float64(s.requests) / s.elapsed.Seconds() }
+func (s sample) reqPerCPU() float64 { return float64(s.requests) / max(s.cpu.Seconds(), 1e-9) }
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}
+
+func selectTools(all []tool, only string) []tool {
+	if only == "" {
+		return all
+	}
+	var out []tool
+	for _, t := range all {
+		for n := range strings.SplitSeq(only, ",") {
+			if strings.TrimSpace(n) == t.name {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// startNginx runs nginx in the foreground, one worker (pinned to core
+// nginxCPU when it is 0 or 1), serving a 13-byte body from every path with
+// access logging off and long keep-alive, and waits until it accepts.
+func startNginx(dir string, port, nginxCPU int) (stop func(), err error) {
+	affinity := ""
+	if nginxCPU == 0 || nginxCPU == 1 {
+		affinity = "worker_cpu_affinity " + map[int]string{0: "01", 1: "10"}[nginxCPU] + ";"
+	}
+	conf := fmt.Sprintf(`daemon off;
+worker_processes 1;
+%s
+pid %[2]s/nginx.pid;
+error_log %[2]s/error.log error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  client_body_temp_path %[2]s/body;
+  proxy_temp_path %[2]s/proxy;
+  fastcgi_temp_path %[2]s/fastcgi;
+  uwsgi_temp_path %[2]s/uwsgi;
+  scgi_temp_path %[2]s/scgi;
+  server {
+    listen 127.0.0.1:%[3]d;
+    location / { default_type text/plain; return 200 "hello, world\n"; }
+  }
+}
+`, affinity, dir, port)
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return nil, fmt.Errorf("nginx config: %w", err)
+	}
+	cmd := exec.Command("nginx", "-p", dir, "-c", path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start nginx: %w", err)
+	}
+	stop = func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGQUIT)
+		_ = cmd.Wait()
+	}
+	for range 100 {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return stop, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return nil, fmt.Errorf("nginx did not listen on port %d: %s", port, errOut.String())
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+func TestParsers(t *testing.T) {
+	wrk := `Running 5s test @ http://127.0.0.1:18080/
+  1 threads and 50 connections
+  Latency Distribution
+     50%  601.00us
+     75%    1.02ms
+     90%    2.10ms
+     99%   38.00ms
+  268470 requests in 5.00s, 40.71MB read
+Requests/sec:  53694.00
+`
+	hey := `Summary:
+  Requests/sec:	23639.1
+
+Latency distribution:
+  10%% in 0.0010 secs
+  50%% in 0.0020 secs
+  99%% in 0.0061 secs
+
+Status code distribution:
+  [200]	118000 responses
+  [503]	195 responses
+`
+	stampede := `{"requests": 99963, "service_p50_us": 815, "service_p99_us": 9543, "late": 3, "dropped": 1, "lateness_p99_us": 120, "achieved_rate": 19990.5}`
+	tests := []struct {
+		name  string
+		parse func(job, []byte) (parsed, error)
+		out   string
+		want  parsed
+	}{
+		{"wrk", parseWrk, wrk, parsed{requests: 268470, p50Us: 601, p99Us: 38000}},
+		{"hey", parseHey, hey, parsed{requests: 118195, p50Us: 2000, p99Us: 6100}},
+		{"stampede", parseStampede, stampede, parsed{requests: 99963, p50Us: 815, p99Us: 9543, late: 3, dropped: 1,
+			latenessP99Us: 120, achievedRate: 19990.5, hasSchedulingOut: true}},
+	}
+	for _, tt := range tests {
+		got, err := tt.parse(job{}, []byte(tt.out))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		near := func(a, b float64) bool { return math.Abs(a-b) < 1e-6*math.Max(1, b) }
+		if got.requests != tt.want.requests || !near(got.p50Us, tt.want.p50Us) || !near(got.p99Us, tt.want.p99Us) ||
+			got.late != tt.want.late || got.dropped != tt.want.dropped || got.achievedRate != tt.want.achievedRate {
+			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+	if _, err := parseWrk(job{}, []byte("garbage")); err == nil {
+		t.Error("parseWrk accepted output without a request count")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tt := range []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(tt.in); got != tt.want {
+			t.Errorf("median(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
