@@ -15,6 +15,7 @@ import (
 
 	"github.com/stampede-load/stampede/orchestrator"
 	"github.com/stampede-load/stampede/orchestrator/awsstack"
+	"github.com/stampede-load/stampede/orchestrator/cost"
 	"github.com/stampede-load/stampede/orchestrator/multistore"
 	"github.com/stampede-load/stampede/orchestrator/plan"
 	"github.com/stampede-load/stampede/orchestrator/s3store"
@@ -52,6 +53,36 @@ type runBackend struct {
 	backend orchestrator.Backend
 	lead    time.Duration // 0: the orchestrator's default for the backend
 	close   func()
+	// ops counts the orchestrator's own SQS and S3 requests, from the AWS
+	// adapters themselves (nil on the local backend: runPlan wraps the
+	// store and queues in counters instead).
+	ops cost.Counter
+}
+
+// adapterOps counts the requests the orchestrator's AWS clients really
+// made, retries included: one LIST through the multi-region store is one
+// LIST per region's bucket, which a counter above that store would miss.
+type adapterOps struct {
+	queues []*sqsqueue.Queue
+	stores []*s3store.Store
+}
+
+// Ops sums the adapters' counters.
+func (a adapterOps) Ops() cost.Ops {
+	var o cost.Ops
+	for _, q := range a.queues {
+		n := q.Ops()
+		o.SQSSends += n.Sends
+		o.SQSReceives += n.Receives
+		o.SQSDeletes += n.Deletes
+	}
+	for _, st := range a.stores {
+		n := st.Ops()
+		o.S3Puts += n.Puts
+		o.S3Gets += n.Gets
+		o.S3Lists += n.Lists
+	}
+	return o
 }
 
 // check validates the backend flags.
@@ -75,7 +106,7 @@ func startBackend(ctx context.Context, p *plan.Plan, fl runFlags, logw, stderr i
 		lb := startLocal(ctx, p, fl.store, logw)
 		return &runBackend{backend: lb.backend, lead: fl.aws.lead, close: lb.close}, nil
 	}
-	b, err := newAWSBackend(ctx, p, fl.aws, stderr)
+	b, ops, err := newAWSBackend(ctx, p, fl.aws, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -83,16 +114,18 @@ func startBackend(ctx context.Context, p *plan.Plan, fl runFlags, logw, stderr i
 	if lead == 0 {
 		lead = orchestrator.DefaultLeadAWS
 	}
-	return &runBackend{backend: b, lead: lead, close: func() {}}, nil
+	return &runBackend{backend: b, lead: lead, close: func() {}, ops: ops}, nil
 }
 
 // newAWSBackend finds each plan region's queue and bucket (from the
 // --aws-config file, else the stack's CloudFormation outputs), checks the
 // stack regions before anything is sent (awsstack.Preflight), prints the
 // generators per region, and returns a backend of one SQS queue per region
-// and one store over every region's bucket.
-func newAWSBackend(ctx context.Context, p *plan.Plan, fl awsFlags, stderr io.Writer) (orchestrator.Backend, error) {
+// and one store over every region's bucket, with the adapters' request
+// counters.
+func newAWSBackend(ctx context.Context, p *plan.Plan, fl awsFlags, stderr io.Writer) (orchestrator.Backend, adapterOps, error) {
 	var none orchestrator.Backend
+	var ops adapterOps
 	regions := make([]string, len(p.Regions))
 	for i, r := range p.Regions {
 		regions[i] = r.Name
@@ -101,13 +134,13 @@ func newAWSBackend(ctx context.Context, p *plan.Plan, fl awsFlags, stderr io.Wri
 	if fl.config != "" {
 		o, err := awsstack.LoadOverrides(fl.config)
 		if err != nil {
-			return none, exit(ExitUsage, "--aws-config: %w", err)
+			return none, ops, exit(ExitUsage, "--aws-config: %w", err)
 		}
 		overrides = o
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return none, exit(ExitInfra, "aws backend: load AWS config: %w", err)
+		return none, ops, exit(ExitInfra, "aws backend: load AWS config: %w", err)
 	}
 	var stackRegions []string
 	needed := map[string]int{}
@@ -121,12 +154,12 @@ func newAWSBackend(ctx context.Context, p *plan.Plan, fl awsFlags, stderr io.Wri
 	}
 	if len(stackRegions) > 0 {
 		if err := awsstack.Preflight(ctx, cfg, stackRegions, fl.stack, needed); err != nil {
-			return none, exit(ExitInfra, "aws backend: preflight: %w", err)
+			return none, ops, exit(ExitInfra, "aws backend: preflight: %w", err)
 		}
 	}
 	eps, err := awsstack.Resolve(ctx, cfg, regions, fl.stack, overrides)
 	if err != nil {
-		return none, exit(ExitInfra, "aws backend: %w", err)
+		return none, ops, exit(ExitInfra, "aws backend: %w", err)
 	}
 	b := orchestrator.Backend{Name: orchestrator.BackendAWS, Queues: map[string]orchestrator.Queue{}}
 	stores := make([]multistore.Region, len(regions))
@@ -134,14 +167,18 @@ func newAWSBackend(ctx context.Context, p *plan.Plan, fl awsFlags, stderr io.Wri
 		ep := eps[r]
 		rc := cfg.Copy()
 		rc.Region = r
-		b.Queues[r] = sqsqueue.New(sqs.NewFromConfig(rc), ep.QueueURL)
-		stores[i] = multistore.Region{Name: r, Store: s3store.New(newS3Client(rc), ep.Bucket)}
+		q := sqsqueue.New(sqs.NewFromConfig(rc), ep.QueueURL)
+		st := s3store.New(newS3Client(rc), ep.Bucket)
+		b.Queues[r] = q
+		stores[i] = multistore.Region{Name: r, Store: st}
+		ops.queues = append(ops.queues, q)
+		ops.stores = append(ops.stores, st)
 	}
 	if b.Store, err = multistore.New(stores...); err != nil {
-		return none, exit(ExitUsage, "aws backend: %w", err)
+		return none, ops, exit(ExitUsage, "aws backend: %w", err)
 	}
 	printAWSPlan(stderr, p, eps, nSlices)
-	return b, nil
+	return b, ops, nil
 }
 
 // newS3Client is cfg's S3 client, path-style when AWS_ENDPOINT_URL_S3

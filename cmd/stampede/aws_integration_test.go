@@ -14,6 +14,7 @@ import (
 
 	"github.com/stampede-load/stampede/infra/lambdaharness"
 	"github.com/stampede-load/stampede/infra/localaws"
+	"github.com/stampede-load/stampede/orchestrator/cost"
 	"github.com/stampede-load/stampede/orchestrator/report"
 	"github.com/stampede-load/stampede/orchestrator/s3store"
 	"github.com/stampede-load/stampede/orchestrator/shard"
@@ -164,6 +165,8 @@ func TestRunAWSBackend(t *testing.T) {
 		t.Errorf("us-east-1 invocations = %d, want 5 (4 tasks + the duplicate)", got)
 	}
 
+	checkAWSCost(t, rep)
+
 	// Every request the target served is in the report exactly once.
 	if rep.Requests != served.Load() {
 		t.Errorf("report has %d requests, the target served %d", rep.Requests, served.Load())
@@ -245,5 +248,35 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkAWSCost checks the cost section of an aws-backend run: the estimate
+// made before anything was sent lies within 10% of the cost computed from
+// what ran, in total and for compute, invocations and data out.
+func checkAWSCost(t *testing.T, rep *report.Report) {
+	t.Helper()
+	c := rep.Cost
+	if c == nil || c.Estimate == nil || c.Actual == nil {
+		t.Fatalf("report cost %+v", c)
+	}
+	est, act := c.Estimate, c.Actual
+	t.Logf("aws: estimated $%.6f actual $%.6f; compute %.3f vs %.3f GB-s; invocations %d vs %d; bytes %d vs %d",
+		c.EstimatedUSD, c.ActualUSD, est.Usage.GBSeconds, act.Usage.GBSeconds,
+		est.Usage.Invocations, act.Usage.Invocations, est.Usage.BytesOut, act.Usage.BytesOut)
+	if !within(c.EstimatedUSD, c.ActualUSD, 0.10) {
+		t.Errorf("estimated $%.6f, actual $%.6f: more than 10%% apart", c.EstimatedUSD, c.ActualUSD)
+		for _, l := range est.Lines {
+			t.Logf("  %-20s estimated %10.1f %-8s $%.8f; actual %10.1f $%.8f", l.Item, l.Quantity, l.Unit, l.USD, act.Line(l.Item).Quantity, act.Line(l.Item).USD)
+		}
+	}
+	for _, item := range []string{cost.ItemCompute, cost.ItemInvoke, cost.ItemTransfer} {
+		if e, a := est.Line(item).USD, act.Line(item).USD; !within(e, a, 0.10) {
+			t.Errorf("%s: estimated $%.8f, actual $%.8f: more than 10%% apart", item, e, a)
+		}
+	}
+	if act.Usage.Requests != rep.Requests || act.Usage.BytesOut != rep.BytesSent {
+		t.Errorf("actual usage %d requests %d bytes; report %d requests %d bytes",
+			act.Usage.Requests, act.Usage.BytesOut, rep.Requests, rep.BytesSent)
 	}
 }

@@ -137,18 +137,27 @@ func costGate(in io.Reader, stderr io.Writer, p *plan.Plan, fl runFlags, backend
 		return nil, nil, 0, exit(ExitBudget, "over budget: nothing was sent")
 	}
 	if backend == orchestrator.BackendAWS && !fl.yes {
-		if !isTerminal(in) {
-			fmt.Fprintf(stderr, "estimated cost %s (not a terminal: not asking)\n", cost.USD(c.EstimatedUSD))
-		} else {
-			_ = c.WriteText(stderr)
-			fmt.Fprintf(stderr, "\nrun it for about %s? [y/N] ", cost.USD(c.EstimatedUSD))
-			line, _ := bufio.NewReader(in).ReadString('\n')
-			if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-				return nil, nil, 0, exit(ExitBudget, "not confirmed: nothing was sent")
-			}
+		if err := confirmCost(in, stderr, c, isTerminal(in)); err != nil {
+			return nil, nil, 0, err
 		}
 	}
 	return c, prices, budget, nil
+}
+
+// confirmCost shows the estimate and asks whether to go on. Off a terminal
+// (CI, a pipe) it only prints the estimate and goes on: nobody could answer.
+func confirmCost(in io.Reader, stderr io.Writer, c *cost.Cost, interactive bool) error {
+	if !interactive {
+		fmt.Fprintf(stderr, "estimated cost %s (not a terminal: not asking)\n", cost.USD(c.EstimatedUSD))
+		return nil
+	}
+	_ = c.WriteText(stderr)
+	fmt.Fprintf(stderr, "\nrun it for about %s? [y/N] ", cost.USD(c.EstimatedUSD))
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return exit(ExitBudget, "not confirmed: nothing was sent")
+	}
+	return nil
 }
 
 // isTerminal reports whether in is a character device (a terminal).

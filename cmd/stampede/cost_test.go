@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -172,6 +173,42 @@ func logResults(t *testing.T, runDir string) {
 				t.Logf("%s: leased %v, started %v, ended %v, late iterations %d", r.TaskID, r.Leased.Sub(man.Epoch),
 					r.Started.Sub(man.Epoch), r.Ended.Sub(man.Epoch), r.Snapshot.Iterations.Late)
 			}
+		}
+	}
+}
+
+// TestConfirmCost: on a terminal only "y" or "yes" goes on; anything else,
+// an empty line included, refuses with ExitBudget; off a terminal nothing is
+// asked.
+func TestConfirmCost(t *testing.T) {
+	c := &cost.Cost{EstimatedUSD: 0.25}
+	tests := []struct {
+		answer      string
+		interactive bool
+		ok          bool
+	}{
+		{"y\n", true, true},
+		{"YES\n", true, true},
+		{"n\n", true, false},
+		{"\n", true, false},
+		{"", true, false}, // end of input
+		{"", false, true}, // not a terminal: not asked
+	}
+	for _, tt := range tests {
+		var errs strings.Builder
+		err := confirmCost(strings.NewReader(tt.answer), &errs, c, tt.interactive)
+		if (err == nil) != tt.ok {
+			t.Errorf("answer %q interactive %v: err %v, want ok=%v", tt.answer, tt.interactive, err, tt.ok)
+		}
+		var ee *exitError
+		if err != nil && (!errors.As(err, &ee) || ee.code != ExitBudget) {
+			t.Errorf("answer %q: %v is not an ExitBudget exit", tt.answer, err)
+		}
+		if tt.interactive && !strings.Contains(errs.String(), "run it for about "+cost.USD(0.25)+"? [y/N]") {
+			t.Errorf("answer %q: no question asked:\n%s", tt.answer, errs.String())
+		}
+		if !tt.interactive && !strings.Contains(errs.String(), "not a terminal: not asking") {
+			t.Errorf("off a terminal: %q", errs.String())
 		}
 	}
 }

@@ -89,7 +89,10 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 		return err
 	}
 	store := lb.backend.Store
-	ops := countOps(&lb.backend)
+	ops := lb.ops
+	if ops == nil {
+		ops = countOps(&lb.backend)
+	}
 	opts := orchestrator.Options{PollEvery: fl.poll, Lead: lb.lead}
 	if !fl.quiet {
 		pv := newProgress(stderr, p, writesToTerminal(stderr))
