@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,14 +22,15 @@ func newCompareCmd() *cobra.Command {
 		Use:   "compare RUN_A RUN_B",
 		Short: "Compare two runs endpoint by endpoint and flag regressions",
 		Long: `compare reads the report.json of two runs (a run directory, a report.json
-file, or a run id under --store) and prints, per endpoint and in total,
+file, a run id under --store, or s3://BUCKET/runs/<run-id>, whose report
+is rebuilt from its results in the bucket) and prints, per endpoint and in total,
 p50, p95, p99, error rate and requests per second of A and B side by side.
 B regresses when a latency or its error rate is higher than A's by more
 than --tolerance, or its rate lower by more than it. Exit code: 0 no
 regression, 1 a regression (as for failed thresholds), 2 usage.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return compareRuns(cmd.OutOrStdout(), args[0], args[1], store, tolerance)
+			return compareRuns(cmd.Context(), cmd.OutOrStdout(), args[0], args[1], store, tolerance)
 		},
 	}
 	f := cmd.Flags()
@@ -38,16 +40,16 @@ regression, 1 a regression (as for failed thresholds), 2 usage.`,
 }
 
 // compareRuns is `stampede compare`.
-func compareRuns(stdout io.Writer, a, b, store, tolerance string) error {
+func compareRuns(ctx context.Context, stdout io.Writer, a, b, store, tolerance string) error {
 	tol, err := parseTolerance(tolerance)
 	if err != nil {
 		return err
 	}
-	ra, err := loadReport(a, store)
+	ra, err := loadReport(ctx, a, store)
 	if err != nil {
 		return err
 	}
-	rb, err := loadReport(b, store)
+	rb, err := loadReport(ctx, b, store)
 	if err != nil {
 		return err
 	}
@@ -76,8 +78,16 @@ func parseTolerance(s string) (float64, error) {
 }
 
 // loadReport reads a run's report.json from a file, a run directory or a
-// run id under store. (s3:// runs come with the AWS backend.)
-func loadReport(arg, store string) (*report.Report, error) {
+// run id under store, or rebuilds it from the results of an s3:// run
+// (s3://BUCKET/runs/<run-id>, one bucket, the default region).
+func loadReport(ctx context.Context, arg, store string) (*report.Report, error) {
+	if isS3Run(arg) {
+		res, err := collectS3Runs(ctx, []string{arg}, s3Options{})
+		if err != nil {
+			return nil, err
+		}
+		return report.Build(res), nil
+	}
 	path := arg
 	if fi, err := os.Stat(arg); err == nil && fi.IsDir() {
 		path = filepath.Join(arg, ReportJSON)

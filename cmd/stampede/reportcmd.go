@@ -17,27 +17,48 @@ func newReportCmd() *cobra.Command {
 	var (
 		out, store string
 		ascii      bool
+		s3o        s3Options
 	)
 	cmd := &cobra.Command{
-		Use:   "report RUN_DIR_OR_ID",
+		Use:   "report RUN_DIR_OR_ID | s3://BUCKET/runs/<run-id>...",
 		Short: "Rebuild the reports of a stored run",
 		Long: `report collects a run's results again from the store and rewrites
 report.json, report.html and the summary. Give the run's directory
-(runs/<run-id>) or its id (looked up under --store). The exit code is the
+(runs/<run-id>), its id (looked up under --store), or its address in S3:
+s3://BUCKET/runs/<run-id>. A run of several regions keeps each region's
+results in that region's bucket: give one address per bucket (the first is
+the home region); each bucket's region comes from --bucket-region
+BUCKET=REGION, else from S3 (GetBucketLocation). Reports of an S3 run go
+to --out, by default runs/<run-id> under --store. The exit code is the
 run's verdict: 0 passed, 1 thresholds failed, 4 incomplete.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isS3Run(args[0]) {
+				return rebuildS3Report(cmd.Context(), cmd.OutOrStdout(), args, store, out, ascii, s3o)
+			}
+			if len(args) > 1 {
+				return exit(ExitUsage, "report takes one run directory or id (several arguments only as s3:// addresses of one run)")
+			}
 			root, runID, err := locateRun(args[0], store)
 			if err != nil {
 				return err
 			}
-			return rebuildReport(cmd.Context(), cmd.OutOrStdout(), root, runID, out, ascii)
+			if out == "" {
+				out = runDir(root, runID)
+			}
+			res, err := orchestrator.Collect(cmd.Context(), dirstore.New(root), runID)
+			if err != nil {
+				return exit(ExitInfra, "%v", err)
+			}
+			return rebuildReport(cmd.OutOrStdout(), res, out, ascii)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&out, "out", "", "directory for report.json and report.html (default: the run's directory)")
+	f.StringVar(&out, "out", "", "directory for report.json and report.html (default: the run's directory; runs/<run-id> under --store for s3://)")
 	f.StringVar(&store, "store", ".", "directory that holds runs/<run-id>/, when an id is given")
 	f.BoolVar(&ascii, "ascii", false, "use only ASCII in the summary")
+	f.StringVar(&s3o.Region, "region", "", "region of the S3 client for s3:// runs (default: AWS_REGION, else "+defaultS3Region+")")
+	f.StringSliceVar(&s3o.BucketRegions, "bucket-region", nil, "BUCKET=REGION: a bucket's region, for a run of several s3:// addresses (default: asked of S3)")
 	return cmd
 }
 
@@ -61,12 +82,27 @@ func locateRun(arg, store string) (root, runID string, err error) {
 	return filepath.Dir(parent), filepath.Base(dir), nil
 }
 
-// rebuildReport is `stampede report`.
-func rebuildReport(ctx context.Context, stdout io.Writer, root, runID, out string, ascii bool) error {
-	res, err := orchestrator.Collect(ctx, dirstore.New(root), runID)
-	if err != nil {
-		return exit(ExitInfra, "%v", err)
+// rebuildS3Report is `stampede report s3://…`: args are the addresses of
+// one run, one per region's bucket.
+func rebuildS3Report(ctx context.Context, stdout io.Writer, args []string, store, out string, ascii bool, o s3Options) error {
+	for _, a := range args {
+		if !isS3Run(a) {
+			return exit(ExitUsage, "%s: give every address of the run as s3://BUCKET/runs/<run-id>", a)
+		}
 	}
+	res, err := collectS3Runs(ctx, args, o)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = runDir(store, res.RunID)
+	}
+	return rebuildReport(stdout, res, out, ascii)
+}
+
+// rebuildReport writes the reports of res, collected again, into out and
+// returns the run's verdict as an exit error.
+func rebuildReport(stdout io.Writer, res *orchestrator.Result, out string, ascii bool) error {
 	// The manifest never holds environment values; take the current ones
 	// of the variables the plan names, so that they are redacted too.
 	if p := res.Plan; p != nil {
@@ -78,9 +114,6 @@ func rebuildReport(ctx context.Context, stdout io.Writer, root, runID, out strin
 				p.Engine.Env[name] = v
 			}
 		}
-	}
-	if out == "" {
-		out = runDir(root, runID)
 	}
 	code, err := writeReports(stdout, res, out, ascii, nil)
 	if err != nil {
