@@ -46,6 +46,26 @@ const (
 	DefaultLeadAWS   = 30 * time.Second
 )
 
+// ESMRampPerMinute is how many concurrent executions an SQS event source
+// mapping in standard mode adds per minute; it starts at ESMStart.
+const (
+	ESMRampPerMinute = 300
+	ESMStart         = 5
+)
+
+// LeadAWS is the default lead for p on the aws backend: DefaultLeadAWS plus
+// the time the SQS event source mapping needs to get the largest region's
+// generators running (a slice's tasks are sent together), so that every
+// generator is there at test time 0.
+func LeadAWS(p *plan.Plan) time.Duration {
+	most := 0
+	for _, r := range p.Regions {
+		most = max(most, r.Generators)
+	}
+	ramp := time.Duration(max(0, most-ESMStart)) * time.Minute / ESMRampPerMinute
+	return DefaultLeadAWS + ramp.Round(time.Second)
+}
+
 // Options tune a run.
 type Options struct {
 	// RunID names the run (generated when empty).

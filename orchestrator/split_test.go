@@ -1,6 +1,7 @@
 package orchestrator_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -165,5 +166,28 @@ func TestSplitRejects(t *testing.T) {
 	}
 	if _, err := orchestrator.Split(ok, "../run", time.Now(), 1); err == nil {
 		t.Error("Split with an invalid run id succeeded")
+	}
+}
+
+// TestLeadAWS: the default aws lead leaves the SQS event source mapping
+// time to ramp from 5 to the largest region's generators at 300 a minute.
+func TestLeadAWS(t *testing.T) {
+	tests := []struct {
+		gens []int
+		want time.Duration
+	}{
+		{[]int{4}, orchestrator.DefaultLeadAWS},
+		{[]int{5, 2}, orchestrator.DefaultLeadAWS},
+		{[]int{305}, orchestrator.DefaultLeadAWS + time.Minute},
+		{[]int{10, 1000}, orchestrator.DefaultLeadAWS + 199*time.Second}, // 995/300 min = 3m19s
+	}
+	for _, tt := range tests {
+		p := &plan.Plan{}
+		for i, g := range tt.gens {
+			p.Regions = append(p.Regions, plan.Region{Name: fmt.Sprintf("r%d", i), Generators: g})
+		}
+		if got := orchestrator.LeadAWS(p); got != tt.want {
+			t.Errorf("generators %v: lead %v, want %v", tt.gens, got, tt.want)
+		}
 	}
 }

@@ -112,7 +112,7 @@ func startBackend(ctx context.Context, p *plan.Plan, fl runFlags, logw, stderr i
 	}
 	lead := fl.aws.lead
 	if lead == 0 {
-		lead = orchestrator.DefaultLeadAWS
+		lead = orchestrator.LeadAWS(p)
 	}
 	return &runBackend{backend: b, lead: lead, close: func() {}, ops: ops}, nil
 }

@@ -38,7 +38,7 @@ type Options struct {
 	// Arch is ArchARM64 (default, as template.yaml deploys) or ArchX86.
 	Arch string
 	// Lead is the time between dispatch and a slice's start (default: the
-	// orchestrator's for Backend). A generator is assumed to be invoked at
+	// orchestrator's for Backend, orchestrator.LeadAWS on aws). A generator is assumed to be invoked at
 	// dispatch and to wait the whole lead.
 	Lead time.Duration
 	// PollEvery is how often the orchestrator lists the store
@@ -112,6 +112,9 @@ type Cost struct {
 
 // Estimate prices p before it runs.
 func Estimate(p *plan.Plan, prices *Prices, opts Options) (*Cost, error) {
+	if opts.Lead <= 0 && opts.Backend == orchestrator.BackendAWS {
+		opts.Lead = orchestrator.LeadAWS(p) // what the run will use
+	}
 	o := opts.withDefaults()
 	seed := max(p.Seed, 1)
 	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
