@@ -30,7 +30,8 @@ const fetchWorkers = 32
 // results prefix that cannot be read, does not decode, is not a final
 // result, or does not belong to a task of this run is named (by key) in
 // Shards.Corrupt and skipped. Started is the epoch; Ended the latest end of
-// a merged result (the epoch when there is none).
+// a merged result (the epoch when there is none). Generators holds a span
+// (lease, engine start and end, window start) for every completed task.
 func Collect(ctx context.Context, store shard.Store, runID string) (*Result, error) {
 	data, err := store.Get(ctx, shard.ManifestKey(runID))
 	if err != nil {
@@ -79,6 +80,7 @@ func Collect(ctx context.Context, store shard.Store, runID string) (*Result, err
 	}
 	sort.Strings(c.res.Shards.Missing)
 	sort.Strings(c.res.Shards.Corrupt)
+	sort.Slice(c.res.Generators, func(i, j int) bool { return c.res.Generators[i].Task < c.res.Generators[j].Task })
 	return c.res, nil
 }
 
@@ -89,10 +91,11 @@ type collector struct {
 	runID    string
 	res      *Result
 	regions  map[string]*RegionResult
-	tasks    map[string]bool   // "<region>/<task-id>" of every task of the run
-	done     map[string]bool   // tasks with a final result merged
-	failed   map[string]string // tasks whose final result is an engine error
-	partials []*partial        // one per merge worker, len GOMAXPROCS
+	tasks    map[string]bool      // "<region>/<task-id>" of every task of the run
+	windows  map[string]time.Time // each task's window start (epoch + Window.Start)
+	done     map[string]bool      // tasks with a final result merged
+	failed   map[string]string    // tasks whose final result is an engine error
+	partials []*partial           // one per merge worker, len GOMAXPROCS
 }
 
 // partial is one merge worker's share of the run's totals; only that
@@ -108,6 +111,7 @@ func newCollector(runID string, m *shard.Manifest) *collector {
 		runID:   runID,
 		regions: map[string]*RegionResult{},
 		tasks:   map[string]bool{},
+		windows: map[string]time.Time{},
 		done:    map[string]bool{},
 		failed:  map[string]string{},
 		res: &Result{
@@ -123,6 +127,7 @@ func newCollector(runID string, m *shard.Manifest) *collector {
 	}
 	for _, t := range m.Tasks {
 		c.tasks[taskName(t.Region, t.ID)] = true
+		c.windows[taskName(t.Region, t.ID)] = m.Epoch.Add(t.Window.Start)
 	}
 	c.partials = make([]*partial, max(1, runtime.GOMAXPROCS(0)))
 	for i := range c.partials {
@@ -176,6 +181,10 @@ func (c *collector) final(f fetched) {
 	}
 	c.done[name] = true
 	c.res.Shards.Completed++
+	c.res.Generators = append(c.res.Generators, GeneratorSpan{
+		Task: name, Region: f.r.Region, Slice: f.r.Slice,
+		Leased: f.r.Leased, Started: f.r.Started, Ended: f.r.Ended, WindowStart: c.windows[name],
+	})
 }
 
 // checkpoint: a missing task's valid checkpoint was merged by a worker;

@@ -19,6 +19,23 @@ type Result struct {
 	Shards  ShardStatus
 	// Stopped says why the run ended early ("" when it ran to the end).
 	Stopped string
+	// Generators is when each completed task's generator ran, sorted by
+	// Task; a task without a final result has no span.
+	Generators []GeneratorSpan
+}
+
+// GeneratorSpan is when one task's generator ran, from its final result.
+type GeneratorSpan struct {
+	Task   string // "<region>/<task-id>"
+	Region string
+	Slice  int
+	// Leased is when the generator took the task; Started and Ended bound
+	// its engine's run; WindowStart is the epoch plus the task's window
+	// start (when the engine was due to start).
+	Leased      time.Time
+	Started     time.Time
+	Ended       time.Time
+	WindowStart time.Time
 }
 
 // RegionResult is one region's merged results.

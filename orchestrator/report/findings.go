@@ -74,6 +74,9 @@ func Analyze(r *Report) []Finding {
 	if f, ok := generatorBottleneck(r.Iterations); ok {
 		out = append(out, f)
 	}
+	if f, ok := lateJoiners(r.Fleet); ok {
+		out = append(out, f)
+	}
 	return out
 }
 

@@ -50,7 +50,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 // charts are the page's SVG charts; a zero field is a chart the data
 // cannot draw (the template says why).
 type charts struct {
-	Latency, Throughput, Errors, Regions, Distribution, Workflows template.HTML
+	Latency, Throughput, Errors, Regions, Distribution, Workflows, Fleet template.HTML
 	// OfferedNote explains the offered line (or its absence).
 	OfferedNote string
 }
@@ -68,6 +68,7 @@ func buildCharts(r *Report) charts {
 	}
 	c.Latency = latencyChart(r, xs, d)
 	c.Throughput, c.OfferedNote = throughputChart(r, xs, d)
+	c.Fleet = fleetChart(r, xs)
 	if d != nil {
 		c.Errors = errorsChart(r, xs, d)
 		c.Distribution = distributionChart(d)

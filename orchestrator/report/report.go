@@ -41,6 +41,7 @@ type Report struct {
 	Iterations    Iterations        `json:"iterations"`
 	Regions       []Region          `json:"regions"`
 	Timeline      []Point           `json:"timeline"`
+	Fleet         Fleet             `json:"fleet"` // when the generators ran (generators.go)
 	Shards        Shards            `json:"shards"`
 	Thresholds    []ThresholdResult `json:"thresholds"`
 	// Stopped says why the run ended early ("" when it ran to the end).
@@ -208,6 +209,7 @@ func Build(r *orchestrator.Result) *Report {
 	rep.Thresholds = orEmpty(rep.Thresholds)
 	rep.Passed = rep.ThresholdsOK() && rep.Shards.Complete()
 	rep.redact(secrets)
+	rep.Fleet = fleet(r, len(rep.Timeline), snap.Interval)
 	rep.analyze(r, snap)
 	return rep
 }

@@ -30,6 +30,7 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	tw.iterations(r)
 	tw.regions(r)
 	tw.shards(r)
+	tw.fleet(r)
 	tw.findings(r)
 	tw.thresholds(r)
 	tw.costSection(r)
