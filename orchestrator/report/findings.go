@@ -330,11 +330,18 @@ func worstRegion(rs []Region) (Finding, bool) {
 	}, true
 }
 
+// BottleneckLatenessMs is how late (p99, in ms) arrivals must start before
+// lateness says the generators limited the load: below it, a few ms late is
+// scheduling jitter on a busy machine, already corrected for in the
+// response times.
+const BottleneckLatenessMs = 10
+
 // generatorBottleneck reports dropped arrivals, or late ones above 1% of
-// the iterations started: the generators, not the target, limited the load.
+// the iterations started with a p99 lateness of at least
+// BottleneckLatenessMs: the generators, not the target, limited the load.
 func generatorBottleneck(it Iterations) (Finding, bool) {
 	share := ratio(it.Late, it.Started+it.Dropped)
-	if it.Dropped == 0 && share < 0.01 {
+	if it.Dropped == 0 && (share < 0.01 || it.Lateness.P99 < BottleneckLatenessMs) {
 		return Finding{}, false
 	}
 	return Finding{

@@ -162,3 +162,23 @@ func TestFindingsFixture(t *testing.T) {
 		t.Errorf("slowest endpoints finding = %+v", f)
 	}
 }
+
+// TestGeneratorBottleneck: dropped arrivals always count; late ones only when
+// many are late by at least BottleneckLatenessMs (a few ms is jitter).
+func TestGeneratorBottleneck(t *testing.T) {
+	tests := []struct {
+		name string
+		it   Iterations
+		want bool
+	}{
+		{"jitter", Iterations{Started: 1000, Late: 208, Lateness: Lateness{P99: 2.68, Max: 27}}, false},
+		{"few late", Iterations{Started: 1000, Late: 5, Lateness: Lateness{P99: 50, Max: 80}}, false},
+		{"many late", Iterations{Started: 1000, Late: 200, Lateness: Lateness{P99: 45, Max: 90}}, true},
+		{"dropped", Iterations{Started: 1000, Dropped: 1, Lateness: Lateness{P99: 1}}, true},
+	}
+	for _, tt := range tests {
+		if _, got := generatorBottleneck(tt.it); got != tt.want {
+			t.Errorf("%s: finding %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
