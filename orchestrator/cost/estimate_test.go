@@ -53,17 +53,19 @@ func TestEstimateCounts(t *testing.T) {
 		// 1 + 20 + 0.1 + 0.1 s each
 		GeneratorSeconds: 42.4,
 		GBSeconds:        42.4 * 1769 / 1024,
-		SQSSends:         1,
-		// one receive batch + ceil(21.2 s × 15/min) = 6 long polls
-		SQSReceives: 7,
-		SQSDeletes:  1,
-		// 2 × (lease + 4 checkpoints + result) + the manifest
-		S3Puts: 13,
-		// (ceil(21.2 s / 1 s) + 1) polls × 3 prefixes + the collect's list
-		S3Lists: 70,
-		// 2 × (1 + 21) stop-marker reads + 2 × 2 result reads + 40.2 s / 5 s
-		// checkpoint reads + the manifest
-		S3Gets:   57,
+		Ops: Ops{
+			SQSSends: 1,
+			// one receive batch + ceil(21.2 s × 15/min) = 6 long polls
+			SQSReceives: 7,
+			SQSDeletes:  1,
+			// 2 × (lease + 4 checkpoints + result) + the manifest
+			S3Puts: 13,
+			// (ceil(21.2 s / 1 s) + 1) polls × 3 prefixes + the collect's list
+			S3Lists: 70,
+			// 2 × (1 + 21) stop-marker reads + 2 × 2 result reads + 40.2 s / 5 s
+			// checkpoint reads + the manifest
+			S3Gets: 57,
+		},
 		BytesOut: int64(200 * req),
 		LogBytes: 2 * DefaultLogBytes,
 		Requests: 200,

@@ -27,14 +27,9 @@ type Usage struct {
 	// rounded up to the millisecond), summed; GBSeconds weighs it by memory.
 	GeneratorSeconds float64 `json:"generator_seconds"`
 	GBSeconds        float64 `json:"gb_seconds"`
-	// SQS requests, each 64 KB chunk of a request counted once.
-	SQSSends    int64 `json:"sqs_sends"`
-	SQSReceives int64 `json:"sqs_receives"`
-	SQSDeletes  int64 `json:"sqs_deletes"`
-	// S3 requests: PUT (and conditional PUT), LIST, GET.
-	S3Puts  int64 `json:"s3_puts"`
-	S3Lists int64 `json:"s3_lists"`
-	S3Gets  int64 `json:"s3_gets"`
+	// Ops are the SQS requests (each 64 KB chunk counted once) and the S3
+	// PUT (conditional ones too), LIST and GET requests.
+	Ops
 	// BytesOut is what the generators sent to the target (HTTP layer).
 	BytesOut int64 `json:"bytes_out"`
 	// LogBytes is what the generator functions log to CloudWatch Logs.
@@ -48,12 +43,7 @@ func (u *Usage) Add(o Usage) {
 	u.Invocations += o.Invocations
 	u.GeneratorSeconds += o.GeneratorSeconds
 	u.GBSeconds += o.GBSeconds
-	u.SQSSends += o.SQSSends
-	u.SQSReceives += o.SQSReceives
-	u.SQSDeletes += o.SQSDeletes
-	u.S3Puts += o.S3Puts
-	u.S3Lists += o.S3Lists
-	u.S3Gets += o.S3Gets
+	u.Ops.Add(o.Ops)
 	u.BytesOut += o.BytesOut
 	u.LogBytes += o.LogBytes
 	u.Requests += o.Requests

@@ -104,8 +104,8 @@ func TestSQSChunks(t *testing.T) {
 // $0.40; 2,000 PUT/LIST = $0.01; 10,000 GET = $0.004; 10 GiB out = $0.90;
 // 2 GiB of logs = $1.00.
 func TestLinesHandComputed(t *testing.T) {
-	u := Usage{SQSSends: 400000, SQSReceives: 300000, SQSDeletes: 300000, S3Puts: 1500, S3Lists: 500,
-		S3Gets: 10000, BytesOut: 10 * GB, LogBytes: 2 * GB, Requests: 2000000}
+	u := Usage{Ops: Ops{SQSSends: 400000, SQSReceives: 300000, SQSDeletes: 300000, S3Puts: 1500, S3Lists: 500,
+		S3Gets: 10000}, BytesOut: 10 * GB, LogBytes: 2 * GB, Requests: 2000000}
 	b := Price([]RegionUsage{{Region: "us-east-1", Usage: u}}, testPrices(t), ArchARM64)
 	for _, tc := range []struct {
 		item string
