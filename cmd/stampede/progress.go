@@ -25,9 +25,9 @@ type progressView struct {
 	// redraw moves the cursor up over the last block instead of printing
 	// new lines; color uses ANSI colours (never when NO_COLOR is set).
 	redraw, color bool
-	// Spend, when set (by the cost guard), returns the spend so far, e.g.
-	// "$0.0123"; it is shown as is.
-	Spend func() string
+	// Spend, when set, returns the spend so far at pr, e.g. "$0.0123"; it
+	// is shown as is.
+	Spend func(pr orchestrator.Progress) string
 
 	started  bool
 	drawn    int // lines of the last block
@@ -106,7 +106,7 @@ func (v *progressView) stats(pr orchestrator.Progress) progressStats {
 	st := progressStats{p50: "-", p99: "-", elapsed: pr.Elapsed, left: max(0, pr.Duration-pr.Elapsed), duration: pr.Duration,
 		ready: pr.Expected - pr.Leased, run: pr.Leased - pr.Finished, done: pr.Finished, total: pr.Expected}
 	if v.Spend != nil {
-		st.spend = v.Spend()
+		st.spend = v.Spend(pr)
 	}
 	s := pr.Snapshot
 	if s == nil {

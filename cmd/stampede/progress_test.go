@@ -44,7 +44,7 @@ func TestProgressPlain(t *testing.T) {
 	var buf bytes.Buffer
 	v := newProgress(&buf, progressPlan(), false)
 	v.Update(progressAt(2))
-	v.Spend = func() string { return "$0.0012" }
+	v.Spend = func(orchestrator.Progress) string { return "$0.0012" }
 	v.Update(progressAt(4))
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	want := []string{

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-load/stampede/orchestrator"
+	"github.com/stampede-load/stampede/orchestrator/cost"
 	"github.com/stampede-load/stampede/orchestrator/plan"
 )
 
@@ -96,6 +97,7 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 	opts := orchestrator.Options{PollEvery: fl.poll, Lead: lb.lead}
 	if !fl.quiet {
 		pv := newProgress(stderr, p, writesToTerminal(stderr))
+		pv.Spend = func(pr orchestrator.Progress) string { return cost.USD(est.Spent(pr, ops)) }
 		opts.Progress = pv.Update
 	}
 	if budget > 0 {

@@ -238,3 +238,27 @@ func TestEstimateUnwatched(t *testing.T) {
 		t.Errorf("lists %d gets %d puts %d, want 47 47 13", u.S3Lists, u.S3Gets, u.S3Puts)
 	}
 }
+
+// TestSpent: spend so far grows with the run's elapsed time, from the lead's
+// waiting at test time 0 to at most the estimate at the end.
+func TestSpent(t *testing.T) {
+	p := parsePlan(t, smallPlan)
+	c, err := Estimate(p, testPrices(t), Options{Backend: orchestrator.BackendLocal, PollEvery: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(d time.Duration) float64 {
+		return c.Spent(orchestrator.Progress{Elapsed: d, Duration: p.Engine.Duration}, nil)
+	}
+	start, mid, end := at(0), at(10*time.Second), at(p.Engine.Duration+time.Second)
+	if !(0 < start && start < mid && mid < end) {
+		t.Errorf("spent at 0s %v, 10s %v, end %v: want 0 < start < mid < end", start, mid, end)
+	}
+	if end > c.EstimatedUSD*1.001 {
+		t.Errorf("spent at the end %v exceeds the estimate %v", end, c.EstimatedUSD)
+	}
+	// Compute dominates: half the run costs about half the compute.
+	if r := mid / end; r < 0.4 || r > 0.6 {
+		t.Errorf("spent at 10s of 20s is %.2f of the end's", r)
+	}
+}

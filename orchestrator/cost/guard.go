@@ -147,6 +147,23 @@ func (c *Cost) NewGuard(budgetUSD float64, pollEvery time.Duration, orch Counter
 	}
 }
 
+// Spent is what the run has cost by p.Elapsed: every task's invocation so
+// far, the bytes p's snapshot says went to the target, and the
+// orchestrator's requests as orch counts them (modelled when nil). It
+// prices as the estimate did; the live progress shows it.
+func (c *Cost) Spent(p orchestrator.Progress, orch Counter) float64 {
+	var bytes float64
+	if p.Snapshot != nil {
+		bytes = float64(p.Snapshot.Total().BytesSent)
+	}
+	var ops *Ops
+	if orch != nil {
+		o := orch.Ops()
+		ops = &o
+	}
+	return Price(c.usageAt(p.Elapsed, bytes, ops), c.pricesOf(), c.Arch).TotalUSD
+}
+
 // pricesOf rebuilds a price table from the estimate's unit prices, so that
 // the guard prices exactly as the estimate did.
 func (c *Cost) pricesOf() *Prices {
