@@ -93,8 +93,17 @@ type Progress struct {
 	Expected int // tasks
 	Leased   int // tasks a generator has taken
 	Finished int // tasks with final results
+	// Regions break the task counts down by region, in the plan's order.
+	Regions []RegionProgress
 	// Snapshot merges the latest checkpoint or final result of every task.
 	Snapshot *engine.Snapshot
+}
+
+// RegionProgress is one region's task counts: Expected tasks, Leased by a
+// generator (running or done), Finished with final results.
+type RegionProgress struct {
+	Name                       string
+	Expected, Leased, Finished int
 }
 
 // Stop reasons Run writes into the stop marker itself.

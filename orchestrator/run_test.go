@@ -230,6 +230,16 @@ func TestRunAcceptance(t *testing.T) {
 	if n := last.Snapshot.Iterations.Started; n != 140 {
 		t.Errorf("last progress merged %d iterations, want 140", n)
 	}
+	wantRegions := []orchestrator.RegionProgress{
+		{Name: "local-a", Expected: 9, Leased: 9, Finished: 9},
+		{Name: "local-b", Expected: 9, Leased: 9, Finished: 9},
+	}
+	if !slices.Equal(last.Regions, wantRegions) {
+		t.Errorf("last progress by region = %+v, want %+v", last.Regions, wantRegions)
+	}
+	if first := polls[0]; len(first.Regions) != 2 || first.Regions[0].Expected != 9 || first.Regions[0].Finished != 0 {
+		t.Errorf("first progress by region = %+v", first.Regions)
+	}
 	assertNoSecret(t, root)
 
 	// Collect again, after a corrupt and a foreign object appeared.

@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"cmp"
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,7 @@ type watcher struct {
 	duration time.Duration
 	interval time.Duration
 	tasks    map[string]bool // "<region>/<task-id>"
+	regions  []string        // the plan's regions, in order
 	opts     Options
 	deadline time.Time
 	// checkpointEvery is how often the tasks write checkpoints: a
@@ -80,6 +82,9 @@ func newWatcher(store shard.Store, p *plan.Plan, runID string, epoch time.Time, 
 		stopped:     make(chan struct{}),
 	}
 	w.deadline = epoch.Add(w.duration + opts.Grace)
+	for _, r := range p.Regions {
+		w.regions = append(w.regions, r.Name)
+	}
 	for i := range tasks {
 		w.tasks[taskName(tasks[i].Region, tasks[i].ID)] = true
 		w.checkpointEvery = cmp.Or(tasks[i].Config.SnapshotEvery, w.checkpointEvery)
@@ -161,8 +166,10 @@ func (w *watcher) poll(ctx context.Context) Progress {
 		RunID: w.runID, Duration: w.duration, Expected: len(w.tasks),
 		Elapsed: max(time.Since(w.epoch), 0),
 	}
-	p.Leased = len(w.list(ctx, shard.LeasesPrefix(w.runID), shard.ParseLeaseKey))
+	leases := w.list(ctx, shard.LeasesPrefix(w.runID), shard.ParseLeaseKey)
+	p.Leased = len(leases)
 	results := w.list(ctx, shard.ResultsPrefix(w.runID), shard.ParseResultKey)
+	p.Regions = w.byRegion(leases, results)
 	p.Finished = len(results)
 	if !w.merged {
 		return p
@@ -203,6 +210,37 @@ func (w *watcher) poll(ctx context.Context) Progress {
 
 // list returns the keys under prefix that name a task of the run, with
 // that task's name.
+// byRegion counts the expected, leased and finished tasks of each region
+// (leases and results map keys to task names).
+func (w *watcher) byRegion(leases, results map[string]string) []RegionProgress {
+	out := make([]RegionProgress, len(w.regions))
+	at := make(map[string]*RegionProgress, len(w.regions))
+	for i, name := range w.regions {
+		out[i].Name = name
+		at[name] = &out[i]
+	}
+	region := func(task string) *RegionProgress {
+		name, _, _ := strings.Cut(task, "/")
+		return at[name]
+	}
+	for task := range w.tasks {
+		if r := region(task); r != nil {
+			r.Expected++
+		}
+	}
+	for _, task := range leases {
+		if r := region(task); r != nil {
+			r.Leased++
+		}
+	}
+	for _, task := range results {
+		if r := region(task); r != nil {
+			r.Finished++
+		}
+	}
+	return out
+}
+
 func (w *watcher) list(ctx context.Context, prefix string, parse func(runID, key string) (string, string, bool)) map[string]string {
 	keys, err := w.store.List(ctx, prefix)
 	if err != nil {

@@ -67,6 +67,7 @@ type progressStats struct {
 	elapsed, left time.Duration
 	duration      time.Duration // the plan's
 	spend         string
+	regions       string // tasks per region (regionCounts), "" with one region
 }
 
 // Update draws pr; it is an orchestrator.Options.Progress callback.
@@ -107,6 +108,9 @@ func (v *progressView) stats(pr orchestrator.Progress) progressStats {
 		ready: pr.Expected - pr.Leased, run: pr.Leased - pr.Finished, done: pr.Finished, total: pr.Expected}
 	if v.Spend != nil {
 		st.spend = v.Spend(pr)
+	}
+	if len(pr.Regions) > 1 {
+		st.regions = regionCounts(pr.Regions)
 	}
 	s := pr.Snapshot
 	if s == nil {
@@ -190,8 +194,11 @@ func plainLine(st progressStats) string {
 	if st.errs != "" {
 		fmt.Fprintf(&b, " [%s]", st.errs)
 	}
-	fmt.Fprintf(&b, "  tasks %d ready, %d running, %d done of %d  left %s", st.ready, st.run, st.done, st.total,
-		st.left.Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "  tasks %d ready, %d running, %d done of %d", st.ready, st.run, st.done, st.total)
+	if st.regions != "" {
+		fmt.Fprintf(&b, " [%s]", st.regions)
+	}
+	fmt.Fprintf(&b, "  left %s", st.left.Round(100*time.Millisecond))
 	if st.spend != "" {
 		fmt.Fprintf(&b, "  spend %s", st.spend)
 	}
@@ -217,15 +224,15 @@ func (v *progressView) block(pr orchestrator.Progress, st progressStats) []strin
 			offered += " req/s"
 		}
 	}
-	var regions []string
-	for _, r := range v.plan.Regions {
-		regions = append(regions, fmt.Sprintf("%s %d", r.Name, r.Generators))
+	fleet := fmt.Sprintf("tasks %d ready, %s running, %d finished of %d",
+		st.ready, v.paint("32", strconv.Itoa(st.run)), st.done, st.total)
+	if st.regions != "" {
+		fleet += "  ·  " + st.regions
 	}
 	lines := []string{
 		fmt.Sprintf("%s  %s of %s  (%s left)", bold("elapsed"), st.elapsed.Round(100*time.Millisecond),
 			st.duration, st.left.Round(100*time.Millisecond)),
-		fmt.Sprintf("%s  %s  ·  tasks %d ready, %s running, %d finished of %d", bold("fleet  "), strings.Join(regions, ", "),
-			st.ready, v.paint("32", strconv.Itoa(st.run)), st.done, st.total),
+		fmt.Sprintf("%s  %s", bold("fleet  "), fleet),
 		fmt.Sprintf("%s  %.1f req/s achieved  ·  %s offered  ·  %d requests", bold("rate   "), st.rps, offered, st.reqs),
 		fmt.Sprintf("%s  p50 %s  ·  p99 %s  (last interval)", bold("latency"), st.p50, st.p99),
 		fmt.Sprintf("%s  %s", bold("errors "), errs),
@@ -234,6 +241,16 @@ func (v *progressView) block(pr orchestrator.Progress, st progressStats) []strin
 		lines = append(lines, fmt.Sprintf("%s  %s", bold("spend  "), st.spend))
 	}
 	return lines
+}
+
+// regionCounts is each region's tasks as "NAME ready/running/finished":
+// "us-east-1 0/3/1, eu-west-1 1/2/1".
+func regionCounts(rs []orchestrator.RegionProgress) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%s %d/%d/%d", r.Name, r.Expected-r.Leased, r.Leased-r.Finished, r.Finished)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // paint wraps s in an ANSI SGR code when colour is on.

@@ -37,7 +37,11 @@ func progressAt(secs int) orchestrator.Progress {
 	s.Steps["GET /"] = st
 	s.Iterations.Started = st.Requests
 	return orchestrator.Progress{RunID: "r1", Elapsed: time.Duration(secs) * time.Second, Duration: 10 * time.Second,
-		Expected: 3, Leased: 2, Finished: 0, Snapshot: s}
+		Expected: 3, Leased: 2, Finished: 0, Snapshot: s,
+		Regions: []orchestrator.RegionProgress{
+			{Name: "us-east-1", Expected: 2, Leased: 1},
+			{Name: "eu-west-1", Expected: 1, Leased: 1},
+		}}
 }
 
 func TestProgressPlain(t *testing.T) {
@@ -50,8 +54,8 @@ func TestProgressPlain(t *testing.T) {
 	want := []string{
 		`run r1: plan "demo", 10s, 3 generators (us-east-1 ×2, eu-west-1 ×1), target http://127.0.0.1:8080`,
 		// Offered at 2s of a 10→110 ramp: 30 req/s (one request per iteration).
-		`     2s/10s  requests 100  rps 50.0  p99 2ms  p50 2ms  offered 30.0  errors 5 (5.00%) [timeout 2, 503 3]  tasks 1 ready, 2 running, 0 done of 3  left 8s`,
-		`     4s/10s  requests 200  rps 50.0  p99 4ms  p50 4ms  offered 50.0  errors 5 (2.50%) [timeout 2, 503 3]  tasks 1 ready, 2 running, 0 done of 3  left 6s  spend $0.0012`,
+		`     2s/10s  requests 100  rps 50.0  p99 2ms  p50 2ms  offered 30.0  errors 5 (5.00%) [timeout 2, 503 3]  tasks 1 ready, 2 running, 0 done of 3 [us-east-1 1/1/0, eu-west-1 0/1/0]  left 8s`,
+		`     4s/10s  requests 200  rps 50.0  p99 4ms  p50 4ms  offered 50.0  errors 5 (2.50%) [timeout 2, 503 3]  tasks 1 ready, 2 running, 0 done of 3 [us-east-1 1/1/0, eu-west-1 0/1/0]  left 6s  spend $0.0012`,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
@@ -88,7 +92,7 @@ func TestProgressRedraw(t *testing.T) {
 			t.Errorf("NO_COLOR=%v but colour codes present=%v", noColor, !noColor)
 		}
 		plain := stripANSI(second)
-		for _, want := range []string{"elapsed  3s of 10s  (7s left)", "us-east-1 2, eu-west-1 1", "tasks 1 ready, 2 running, 0 finished of 3",
+		for _, want := range []string{"elapsed  3s of 10s  (7s left)", "tasks 1 ready, 2 running, 0 finished of 3  ·  us-east-1 1/1/0, eu-west-1 0/1/0",
 			"50.0 req/s achieved  ·  40.0 req/s offered  ·  150 requests", "p50 3ms  ·  p99 3ms  (last interval)", "5 (3.33%)  timeout 2, 503 3"} {
 			if !strings.Contains(plain, want) {
 				t.Errorf("block lacks %q:\n%s", want, plain)
