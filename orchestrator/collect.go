@@ -52,6 +52,11 @@ func Collect(ctx context.Context, store shard.Store, runID string) (*Result, err
 
 	c := newCollector(runID, m)
 	c.res.Plan = p
+	// A stop marker says the run was stopped, by whom or why: the
+	// orchestrator itself, or `stampede stop` from elsewhere.
+	if reason, err := store.Get(ctx, shard.StopKey(runID)); err == nil {
+		c.res.Stopped = string(reason)
+	}
 	keys, err := store.List(ctx, shard.ResultsPrefix(runID))
 	if err != nil {
 		return nil, fmt.Errorf("collect run %s: %w", runID, err)

@@ -181,8 +181,29 @@ func Run(ctx context.Context, p *plan.Plan, b Backend, opts Options) (*Result, e
 	if err != nil {
 		return nil, err
 	}
-	res.Stopped = stopped
+	if stopped != "" {
+		res.Stopped = stopped // else the stop marker's reason, if any
+	}
 	return res, nil
+}
+
+// StopExternal is the reason Stop writes when none is given.
+const StopExternal = "stopped by stampede stop"
+
+// Stop stops a run from anywhere that reaches its store: it writes the stop
+// marker, which every generator polls (about every second) and the run's
+// report shows as the reason it stopped. The run must exist.
+func Stop(ctx context.Context, store shard.Store, runID, reason string) error {
+	if _, err := store.Get(ctx, shard.ManifestKey(runID)); err != nil {
+		return fmt.Errorf("stop run %s: no manifest: %w", runID, err)
+	}
+	if reason == "" {
+		reason = StopExternal
+	}
+	if err := store.Put(ctx, shard.StopKey(runID), []byte(reason)); err != nil {
+		return fmt.Errorf("stop run %s: %w", runID, err)
+	}
+	return nil
 }
 
 // NewRunID returns a run id that sorts by time: "20261125T175155Z-3fa9c1".

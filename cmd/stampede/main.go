@@ -115,7 +115,7 @@ Exit codes: 0 passed, 1 thresholds failed, 2 invalid plan or usage,
 	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newTargetCmd())
 	root.AddCommand(newCostCmd(), newPricesCmd())
 	root.AddCommand(newDeployCmd(), newUndeployCmd())
-	root.AddCommand(newCompareCmd())
+	root.AddCommand(newCompareCmd(), newStopCmd())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
