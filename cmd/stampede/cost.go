@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -158,16 +157,6 @@ func confirmCost(in io.Reader, stderr io.Writer, c *cost.Cost, interactive bool)
 		return exit(ExitBudget, "not confirmed: nothing was sent")
 	}
 	return nil
-}
-
-// isTerminal reports whether in is a character device (a terminal).
-func isTerminal(in io.Reader) bool {
-	f, ok := in.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // countOps wraps b's store and queues in counters of the orchestrator's

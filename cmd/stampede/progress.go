@@ -46,9 +46,10 @@ func newProgress(w io.Writer, p *plan.Plan, terminal bool) *progressView {
 	return v
 }
 
-// writesToTerminal reports whether w is a character device (a terminal).
-func writesToTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether stream (standard input, output or error) is
+// a character device: a terminal.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	if !ok {
 		return false
 	}

@@ -96,7 +96,7 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 	}
 	opts := orchestrator.Options{PollEvery: fl.poll, Lead: lb.lead}
 	if !fl.quiet {
-		pv := newProgress(stderr, p, writesToTerminal(stderr))
+		pv := newProgress(stderr, p, isTerminal(stderr))
 		pv.Spend = func(pr orchestrator.Progress) string { return cost.USD(est.Spent(pr, ops)) }
 		opts.Progress = pv.Update
 	}
