@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-load/stampede/orchestrator"
+	"github.com/stampede-load/stampede/orchestrator/cost"
+	"github.com/stampede-load/stampede/orchestrator/report"
 	"github.com/stampede-load/stampede/orchestrator/dirstore"
 )
 
@@ -115,7 +117,7 @@ func rebuildReport(stdout io.Writer, res *orchestrator.Result, out string, ascii
 			}
 		}
 	}
-	code, err := writeReports(stdout, res, out, ascii, nil)
+	code, err := writeReports(stdout, res, out, ascii, previousCost(out, res.RunID))
 	if err != nil {
 		return exit(ExitInfra, "%v", err)
 	}
@@ -123,4 +125,16 @@ func rebuildReport(stdout io.Writer, res *orchestrator.Result, out string, ascii
 		return exit(code, "")
 	}
 	return nil
+}
+
+// previousCost is the cost section of the report already in dir for runID,
+// if any: the estimate and the actual cost do not change after the run, and
+// the stored results alone cannot price it again (the prices and options the
+// run used are in that report only).
+func previousCost(dir, runID string) *cost.Cost {
+	rep, err := report.ReadJSON(filepath.Join(dir, ReportJSON))
+	if err != nil || rep.RunID != runID {
+		return nil
+	}
+	return rep.Cost
 }

@@ -104,6 +104,39 @@ func TestRunEndToEnd(t *testing.T) {
 	if again.Requests != rep.Requests || again.RunID != rep.RunID || again.Latency != rep.Latency {
 		t.Errorf("rebuilt report differs: %d/%d requests, run %s/%s", again.Requests, rep.Requests, again.RunID, rep.RunID)
 	}
+	if again.Cost != nil {
+		t.Errorf("a report rebuilt with no earlier report invented a cost: %+v", again.Cost)
+	}
+
+	// A rebuild over the run's own report keeps its cost section: the
+	// stored results alone cannot price the run again.
+	if rep.Cost == nil {
+		t.Fatal("the run's report has no cost section")
+	}
+	if err := report.WriteJSON(mustCreate(t, filepath.Join(rd, ReportJSON)), rep); err != nil {
+		t.Fatal(err)
+	}
+	if code, out3, errs := runCLI(context.Background(), "report", rd); code != ExitPassed {
+		t.Fatalf("report: exit %d\n%s%s", code, out3, errs)
+	}
+	kept, err := report.ReadJSON(filepath.Join(rd, ReportJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept.Cost == nil || kept.Cost.EstimatedUSD != rep.Cost.EstimatedUSD || kept.Cost.ActualUSD != rep.Cost.ActualUSD {
+		t.Errorf("rebuilt cost %+v, want the run's %+v", kept.Cost, rep.Cost)
+	}
+}
+
+// mustCreate creates path for writing, closed at the end of the test.
+func mustCreate(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 func TestRunThresholdFailsAndSecretsStayOut(t *testing.T) {
