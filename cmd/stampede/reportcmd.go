@@ -11,8 +11,8 @@ import (
 
 	"github.com/stampede-load/stampede/orchestrator"
 	"github.com/stampede-load/stampede/orchestrator/cost"
-	"github.com/stampede-load/stampede/orchestrator/report"
 	"github.com/stampede-load/stampede/orchestrator/dirstore"
+	"github.com/stampede-load/stampede/orchestrator/report"
 )
 
 func newReportCmd() *cobra.Command {
