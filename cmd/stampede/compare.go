@@ -82,7 +82,11 @@ func parseTolerance(s string) (float64, error) {
 // (s3://BUCKET/runs/<run-id>, one bucket, the default region).
 func loadReport(ctx context.Context, arg, store string) (*report.Report, error) {
 	if isS3Run(arg) {
-		res, err := collectS3Runs(ctx, []string{arg}, s3Options{})
+		st, runID, err := openS3Runs(ctx, []string{arg}, s3Options{})
+		if err != nil {
+			return nil, err
+		}
+		res, err := collectRun(ctx, st, runID, []string{arg})
 		if err != nil {
 			return nil, err
 		}

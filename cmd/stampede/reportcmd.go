@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/stampede-load/stampede/orchestrator/cost"
 	"github.com/stampede-load/stampede/orchestrator/dirstore"
 	"github.com/stampede-load/stampede/orchestrator/report"
+	"github.com/stampede-load/stampede/orchestrator/shard"
 )
 
 func newReportCmd() *cobra.Command {
@@ -35,22 +37,20 @@ to --out, by default runs/<run-id> under --store. The exit code is the
 run's verdict: 0 passed, 1 thresholds failed, 4 incomplete.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if isS3Run(args[0]) {
-				return rebuildS3Report(cmd.Context(), cmd.OutOrStdout(), args, store, out, ascii, s3o)
+			st, runID, err := openRunStore(cmd.Context(), args, store, s3o)
+			if err != nil {
+				return err
 			}
-			if len(args) > 1 {
-				return exit(ExitUsage, "report takes one run directory or id (several arguments only as s3:// addresses of one run)")
-			}
-			root, runID, err := locateRun(args[0], store)
+			res, err := collectRun(cmd.Context(), st, runID, args)
 			if err != nil {
 				return err
 			}
 			if out == "" {
+				root := store // s3:// runs: reports go under --store
+				if d, ok := st.(*dirstore.Store); ok {
+					root = d.Root()
+				}
 				out = runDir(root, runID)
-			}
-			res, err := orchestrator.Collect(cmd.Context(), dirstore.New(root), runID)
-			if err != nil {
-				return exit(ExitInfra, "%v", err)
 			}
 			return rebuildReport(cmd.OutOrStdout(), res, out, ascii)
 		},
@@ -84,22 +84,38 @@ func locateRun(arg, store string) (root, runID string, err error) {
 	return filepath.Dir(parent), filepath.Base(dir), nil
 }
 
-// rebuildS3Report is `stampede report s3://…`: args are the addresses of
-// one run, one per region's bucket.
-func rebuildS3Report(ctx context.Context, stdout io.Writer, args []string, store, out string, ascii bool, o s3Options) error {
-	for _, a := range args {
-		if !isS3Run(a) {
-			return exit(ExitUsage, "%s: give every address of the run as s3://BUCKET/runs/<run-id>", a)
+// openRunStore opens the store of the run that args name: s3:// addresses
+// (one per region's bucket), or one local run directory or id.
+func openRunStore(ctx context.Context, args []string, store string, o s3Options) (shard.Store, string, error) {
+	if isS3Run(args[0]) {
+		for _, a := range args {
+			if !isS3Run(a) {
+				return nil, "", exit(ExitUsage, "%s: give every address of the run as s3://BUCKET/runs/<run-id>", a)
+			}
 		}
+		return openS3Runs(ctx, args, o)
 	}
-	res, err := collectS3Runs(ctx, args, o)
+	if len(args) > 1 {
+		return nil, "", exit(ExitUsage, "give one run directory or id (several arguments only as s3:// addresses of one run)")
+	}
+	root, runID, err := locateRun(args[0], store)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	if out == "" {
-		out = runDir(store, res.RunID)
+	return dirstore.New(root), runID, nil
+}
+
+// collectRun collects runID from st; args (the command's arguments) name
+// where it was looked for.
+func collectRun(ctx context.Context, st shard.Store, runID string, args []string) (*orchestrator.Result, error) {
+	res, err := orchestrator.Collect(ctx, st, runID)
+	if errors.Is(err, shard.ErrNotFound) {
+		return nil, exit(ExitUsage, "no run %s in %s: its manifest is missing (%v)", runID, strings.Join(args, " "), err)
 	}
-	return rebuildReport(stdout, res, out, ascii)
+	if err != nil {
+		return nil, exit(ExitInfra, "%v", err)
+	}
+	return res, nil
 }
 
 // rebuildReport writes the reports of res, collected again, into out and

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/stampede-load/stampede/orchestrator"
 	"github.com/stampede-load/stampede/orchestrator/multistore"
 	"github.com/stampede-load/stampede/orchestrator/s3store"
 	"github.com/stampede-load/stampede/orchestrator/shard"
@@ -190,20 +188,4 @@ func bucketRegion(ctx context.Context, client *s3.Client, bucket string) (string
 	default:
 		return loc, nil
 	}
-}
-
-// collectS3Runs collects the run stored at args (see openS3Runs).
-func collectS3Runs(ctx context.Context, args []string, o s3Options) (*orchestrator.Result, error) {
-	store, runID, err := openS3Runs(ctx, args, o)
-	if err != nil {
-		return nil, err
-	}
-	res, err := orchestrator.Collect(ctx, store, runID)
-	if errors.Is(err, shard.ErrNotFound) {
-		return nil, exit(ExitUsage, "no run %s in %s: its manifest is missing (%v)", runID, strings.Join(args, " "), err)
-	}
-	if err != nil {
-		return nil, exit(ExitInfra, "%v", err)
-	}
-	return res, nil
 }

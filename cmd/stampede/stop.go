@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stampede-load/stampede/orchestrator"
-	"github.com/stampede-load/stampede/orchestrator/dirstore"
 	"github.com/stampede-load/stampede/orchestrator/shard"
 )
 
@@ -43,27 +42,6 @@ s3://BUCKET/runs/<run-id> (see ` + "`stampede report --help`" + `).`,
 	f.StringVar(&s3o.Region, "region", "", "region of the S3 client for s3:// runs (default: AWS_REGION, else "+defaultS3Region+")")
 	f.StringSliceVar(&s3o.BucketRegions, "bucket-region", nil, "BUCKET=REGION: a bucket's region, for a run of several s3:// addresses (default: asked of S3)")
 	return cmd
-}
-
-// openRunStore opens the store of the run that args name: s3:// addresses
-// (one per region's bucket), or one local run directory or id.
-func openRunStore(ctx context.Context, args []string, store string, o s3Options) (shard.Store, string, error) {
-	if isS3Run(args[0]) {
-		for _, a := range args {
-			if !isS3Run(a) {
-				return nil, "", exit(ExitUsage, "%s: give every address of the run as s3://BUCKET/runs/<run-id>", a)
-			}
-		}
-		return openS3Runs(ctx, args, o)
-	}
-	if len(args) > 1 {
-		return nil, "", exit(ExitUsage, "give one run directory or id (several arguments only as s3:// addresses of one run)")
-	}
-	root, runID, err := locateRun(args[0], store)
-	if err != nil {
-		return nil, "", err
-	}
-	return dirstore.New(root), runID, nil
 }
 
 // stopRun writes the stop marker of runID.
