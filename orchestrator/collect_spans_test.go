@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/engine"
-	"github.com/stampede-load/stampede/orchestrator/dirstore"
 	"github.com/stampede-load/stampede/orchestrator/plan"
 	"github.com/stampede-load/stampede/orchestrator/shard"
 )
@@ -17,22 +16,14 @@ import (
 // one.
 func TestCollectGeneratorSpans(t *testing.T) {
 	ctx := context.Background()
-	store := dirstore.New(t.TempDir())
 	p := &plan.Plan{
 		Name:    "spans",
 		Engine:  engine.Config{Target: "http://127.0.0.1:1", Duration: 2 * time.Second},
 		Regions: []plan.Region{{Name: "a", Generators: 1}, {Name: "b", Generators: 1}},
 		Slice:   time.Second,
 	}
-	epoch := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	const run = "run-spans"
-	tasks, err := Split(p, run, epoch, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := writeManifest(ctx, store, p, run, epoch, 1, tasks); err != nil {
-		t.Fatal(err)
-	}
+	store, epoch, tasks := startedRun(t, p, run, 1)
 	// tasks: a/g0000-s00 a/g0000-s01 b/g0001-s00 b/g0001-s01; b/g0001-s00
 	// leaves only a checkpoint, so it has no span.
 	for i, tk := range tasks {

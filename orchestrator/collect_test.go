@@ -33,25 +33,35 @@ func put(t *testing.T, s shard.Store, key string, r *shard.Result) {
 	}
 }
 
+// testEpoch is the start time of the runs the collect tests build by hand.
+var testEpoch = time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
+
+// startedRun splits p as Run would and writes its manifest into a fresh
+// directory store, as a run that has been dispatched but not yet reported.
+func startedRun(t testing.TB, p *plan.Plan, runID string, seed uint64) (*dirstore.Store, time.Time, []shard.Task) {
+	t.Helper()
+	store := dirstore.New(t.TempDir())
+	tasks, err := Split(p, runID, testEpoch, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeManifest(context.Background(), store, p, runID, testEpoch, seed, tasks); err != nil {
+		t.Fatal(err)
+	}
+	return store, testEpoch, tasks
+}
+
 // TestCollectAccounting covers every kind of task outcome at once.
 func TestCollectAccounting(t *testing.T) {
 	ctx := context.Background()
-	store := dirstore.New(t.TempDir())
 	p := &plan.Plan{
 		Name:    "collect",
 		Engine:  engine.Config{Target: "http://127.0.0.1:1", Duration: 2 * time.Second, Env: map[string]string{"K": "secret-v"}},
 		Regions: []plan.Region{{Name: "a", Generators: 2}, {Name: "b", Generators: 1}},
 		Slice:   time.Second,
 	}
-	epoch := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	const run = "run-collect"
-	tasks, err := Split(p, run, epoch, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := writeManifest(ctx, store, p, run, epoch, 5, tasks); err != nil {
-		t.Fatal(err)
-	}
+	store, epoch, tasks := startedRun(t, p, run, 5)
 	// tasks: a/g0000-s00 a/g0000-s01 a/g0001-s00 a/g0001-s01 b/g0002-s00 b/g0002-s01
 	result := func(i int, final bool, snap *engine.Snapshot, errMsg string) *shard.Result {
 		r := shard.NewResult(&tasks[i])

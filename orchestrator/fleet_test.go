@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/engine"
-	"github.com/stampede-load/stampede/orchestrator/dirstore"
 	"github.com/stampede-load/stampede/orchestrator/memqueue"
 	"github.com/stampede-load/stampede/orchestrator/plan"
 	"github.com/stampede-load/stampede/orchestrator/shard"
@@ -106,15 +105,7 @@ func fleetSnapshot(epoch time.Time, interval time.Duration, seed uint64) *engine
 func fleetStore(b *testing.B) (shard.Store, []shard.Task, int) {
 	ctx := context.Background()
 	p := fleetPlan()
-	epoch := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	tasks, err := Split(p, "run-fleet", epoch, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store := dirstore.New(b.TempDir())
-	if err := writeManifest(ctx, store, p, "run-fleet", epoch, 1, tasks); err != nil {
-		b.Fatal(err)
-	}
+	store, epoch, tasks := startedRun(b, p, "run-fleet", 1)
 	snaps := make([]*engine.Snapshot, fleetDistinct)
 	for i := range snaps {
 		snaps[i] = fleetSnapshot(epoch, Interval(p.Engine), uint64(i))
@@ -124,6 +115,7 @@ func fleetStore(b *testing.B) (shard.Store, []shard.Task, int) {
 	// into each task's result.
 	encoded := make([][]byte, fleetDistinct)
 	for i, s := range snaps {
+		var err error
 		if encoded[i], err = json.Marshal(s); err != nil {
 			b.Fatal(err)
 		}
@@ -242,21 +234,13 @@ func sampleHeap(peak *uint64) (stop func()) {
 // per region and in total, with the pooled percentiles and the latest end.
 func TestCollectMergesInParallelExactly(t *testing.T) {
 	ctx := context.Background()
-	store := dirstore.New(t.TempDir())
 	p := &plan.Plan{
 		Engine:  engine.Config{Target: "http://127.0.0.1:1", Duration: 30 * time.Second},
 		Regions: []plan.Region{{Name: "a", Generators: 20}, {Name: "b", Generators: 10}},
 		Slice:   15 * time.Second,
 	}
-	epoch := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	const run = "run-parallel"
-	tasks, err := Split(p, run, epoch, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := writeManifest(ctx, store, p, run, epoch, 3, tasks); err != nil {
-		t.Fatal(err)
-	}
+	store, epoch, tasks := startedRun(t, p, run, 3)
 	want := map[string]int64{}
 	var total, slow int64
 	for i := range tasks {
