@@ -160,7 +160,9 @@ func confirmCost(in io.Reader, stderr io.Writer, c *cost.Cost, interactive bool)
 }
 
 // countOps wraps b's store and queues in counters of the orchestrator's
-// own requests and returns the counter and the unwrapped store.
+// own requests (the local backend's; the aws backend counts in its
+// adapters) and returns the counter. Keep b.Store from before the call to
+// read without counting.
 func countOps(b *orchestrator.Backend) cost.Counter {
 	store := &cost.CountingStore{Store: b.Store}
 	counters := cost.Counters{store}
