@@ -283,6 +283,7 @@ func (c *Client) dial(ctx context.Context, key poolKey, deadline time.Time) (*co
 	if err != nil {
 		return nil, err
 	}
+	nc = rawIO(nc)
 	if key.tls {
 		cfg := c.tlsConf.Clone()
 		cfg.ServerName, _ = splitHostPort(key.host)
