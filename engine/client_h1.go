@@ -34,7 +34,7 @@ func (c *Client) roundTrip1(ex *exchange, resp *Response) (string, error) {
 		}
 		r := cn.do(ex, resp, c.opts.MaxBodyBytes)
 		if r.err == nil {
-			if r.keepAlive && cn.br.Buffered() == 0 {
+			if r.keepAlive && cn.br.Buffered() == 0 && !cn.aborted.Load() {
 				c.pool.put(cn)
 			} else {
 				c.pool.discard(cn)
@@ -60,7 +60,7 @@ type result struct {
 func (cn *conn) do(ex *exchange, resp *Response, maxBody int64) (r result) {
 	cn.watch.Store(ex.watch)
 	defer cn.watch.Store(nil)
-	cn.nc.SetDeadline(ex.deadline)
+	cn.setDeadline(ex.deadline)
 	if ex.watch != nil {
 		select {
 		case <-ex.watch.done:
@@ -83,6 +83,20 @@ func (cn *conn) do(ex *exchange, resp *Response, maxBody int64) (r result) {
 		resp.Done = time.Now()
 	}
 	return r
+}
+
+// setDeadline sets t (zero: none) on the connection unless it is the
+// deadline already set.
+func (cn *conn) setDeadline(t time.Time) {
+	ns := int64(-1) // no deadline
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	if cn.deadline == ns {
+		return
+	}
+	cn.nc.SetDeadline(t)
+	cn.deadline = ns
 }
 
 // writeRequest writes the request line, Host, the caller's header lines,
