@@ -90,6 +90,9 @@ type Response struct {
 	// HTTP/2 (header fields counted as "Name: value\r\n", not HPACK).
 	BytesOut int64 // bytes written
 	BytesIn  int64 // bytes read
+	// Start is when Do began: the connection wait and the dial count from
+	// here.
+	Start time.Time
 	// Sent is when the request's first byte was written (service time
 	// starts); zero if nothing was written.
 	Sent time.Time
@@ -143,10 +146,10 @@ type Client struct {
 	pool    pool
 	h2      *h2Client // nil unless opts.HTTP2
 
-	watches   sync.Map               // <-chan struct{} → *watch
+	watches   sync.Map              // <-chan struct{} → *watch
 	lastWatch atomic.Pointer[watch] // the watch found last: workers share one ctx
 	closed    atomic.Bool
-	closing chan struct{} // closed by Close
+	closing   chan struct{} // closed by Close
 	// closeCtx is cancelled by Close (HTTP/2 requests derive from it).
 	closeCtx  context.Context
 	closeFunc context.CancelFunc
@@ -214,6 +217,7 @@ type exchange struct {
 // connection when resp is reused.
 func (c *Client) Do(ctx context.Context, req *Request, resp *Response) {
 	resp.reset()
+	resp.Start = time.Now()
 	if c.closed.Load() {
 		resp.Err = ErrCanceled
 		return
@@ -238,7 +242,7 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) {
 		ex.method = "GET"
 	}
 	if req.Timeout > 0 {
-		ex.deadline = timeoutDeadline(time.Now(), req.Timeout)
+		ex.deadline = timeoutDeadline(resp.Start, req.Timeout)
 	}
 	if d, ok := ctx.Deadline(); ok && (ex.deadline.IsZero() || d.Before(ex.deadline)) {
 		ex.deadline = d

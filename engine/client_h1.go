@@ -260,7 +260,8 @@ func (cn *conn) readHeaders(ex *exchange, resp *Response, m *respMeta, r *result
 			m.otherTE = !m.chunked
 		case equalFoldBytes(name, "connection"):
 			m.close = m.close || hasToken(value, "close")
-			m.keepAlive = hasToken(value, "keep-alive")
+			// keep-alive matters to HTTP/1.0 only (1.1 keeps alive anyway).
+			m.keepAlive = m.minor == 0 && hasToken(value, "keep-alive")
 		case equalFoldBytes(name, "location"):
 			if ex.wantLoc && isRedirect(resp.Status) {
 				r.location = string(value)

@@ -72,7 +72,7 @@ type pool struct {
 	max     int
 	open    int // connections open or being dialed
 	idle    map[poolKey]*idleStack
-	last    *idleStack // the stack used last: most runs talk to one host
+	last    *idleStack         // the stack used last: most runs talk to one host
 	all     map[*conn]struct{} // open connections, idle or busy
 	waiters []*waiter
 	closed  bool

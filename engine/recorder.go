@@ -55,6 +55,7 @@ type lane struct {
 	workflows []laneWorkflow
 	iter      Iterations      // its Lateness stays nil: see lateness
 	lateness  *hdr.Histogram  // dense, 3 digits, allocated on first use
+	onTime    int64           // latenesses under 1µs not yet in lateness
 	timeline  []*laneInterval // len maxIndex, filled on first use
 	cur       currentInterval
 	_         [64]byte // keeps the next lane's hot fields off this cache line
@@ -307,11 +308,30 @@ func (r *Recorder) Dropped(lane int, lateness time.Duration) {
 }
 
 // recordLateness adds one lateness to the lane's histogram; l.mu held.
+// Latenesses under 1µs (every closed-model iteration without pacing) are
+// only counted, and added to the histogram's lowest bucket, where they
+// belong, by flushLateness.
 func (l *lane) recordLateness(d time.Duration) {
+	if d < HistogramMin {
+		l.onTime++
+		return
+	}
 	if l.lateness == nil {
 		l.lateness = hdr.New(histLowestUs, histHighestUs, HistogramDigits)
 	}
 	_ = l.lateness.RecordValue(durationUs(d))
+}
+
+// flushLateness moves the on-time count into the histogram; l.mu held.
+func (l *lane) flushLateness() {
+	if l.onTime == 0 {
+		return
+	}
+	if l.lateness == nil {
+		l.lateness = hdr.New(histLowestUs, histHighestUs, HistogramDigits)
+	}
+	_ = l.lateness.RecordValues(histLowestUs, l.onTime)
+	l.onTime = 0
 }
 
 // Snapshot returns everything recorded since the Recorder was made, merged
@@ -341,6 +361,7 @@ func (r *Recorder) Snapshot() *Snapshot {
 	for _, l := range r.lanes {
 		l.mu.Lock()
 		l.flushInterval()
+		l.flushLateness()
 		r.addLane(l, out, slots)
 		l.mu.Unlock()
 	}
