@@ -35,7 +35,9 @@ func (b burstQueue) Receive(ctx context.Context, wait time.Duration) (generator.
 	return generator.Message{ID: msgs[0].ID, Receipt: msgs[0].Receipt, Body: msgs[0].Body}, true, nil
 }
 
-func (b burstQueue) Delete(ctx context.Context, receipt string) error { return b.q.Delete(ctx, receipt) }
+func (b burstQueue) Delete(ctx context.Context, receipt string) error {
+	return b.q.Delete(ctx, receipt)
+}
 
 // loadBurst reads the burst invocation fixture as the Lambda runtime
 // would decode it.
