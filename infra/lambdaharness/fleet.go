@@ -2,7 +2,7 @@ package lambdaharness
 
 import (
 	"context"
-		"strconv"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
