@@ -137,6 +137,9 @@ Resources:
   TaskQueue:
     Type: AWS::SQS::Queue
     Properties: {QueueName: %[2]s}
+  BurstQueue:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: burst-%[2]s}
   ResultsBucket:
     Type: AWS::S3::Bucket
     Properties: {BucketName: %[1]s}
@@ -151,6 +154,7 @@ Resources:
       Code: {ZipFile: "not run"}
 Outputs:
   QueueUrl: {Value: !Ref TaskQueue}
+  BurstQueueUrl: {Value: !Ref BurstQueue}
   BucketName: {Value: !Ref ResultsBucket}
   FunctionName: {Value: !Ref GeneratorFunction}
   FunctionArn: {Value: !GetAtt GeneratorFunction.Arn}
@@ -196,7 +200,7 @@ func TestAgainstMoto(t *testing.T) {
 			t.Fatal(err)
 		}
 		if ep.Region != "us-east-1" || ep.Bucket != "results-use1" || ep.FunctionName != "stampede-generator" ||
-			!strings.HasSuffix(ep.QueueURL, "/tasks-use1") {
+			!strings.HasSuffix(ep.QueueURL, "/tasks-use1") || !strings.HasSuffix(ep.BurstQueueURL, "/burst-tasks-use1") {
 			t.Errorf("Discover = %+v", ep)
 		}
 	})
