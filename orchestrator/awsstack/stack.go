@@ -16,9 +16,9 @@ import (
 const (
 	OutputQueueURL      = "QueueUrl"
 	OutputBurstQueueURL = "BurstQueueUrl"
-	OutputBucket       = "BucketName"
-	OutputFunctionName = "FunctionName"
-	OutputFunctionArn  = "FunctionArn"
+	OutputBucket        = "BucketName"
+	OutputFunctionName  = "FunctionName"
+	OutputFunctionArn   = "FunctionArn"
 )
 
 // DefaultStack is the stack name `stampede deploy` uses unless told otherwise.
