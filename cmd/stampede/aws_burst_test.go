@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -21,6 +24,7 @@ import (
 	"github.com/stampede-load/stampede/orchestrator/lambdafunc"
 	"github.com/stampede-load/stampede/orchestrator/report"
 	"github.com/stampede-load/stampede/orchestrator/s3store"
+	"github.com/stampede-load/stampede/orchestrator/shard"
 )
 
 // burstRegion is one region of a burst test: its burst queue, bucket and
@@ -204,4 +208,203 @@ func TestRunAWSBurst(t *testing.T) {
 	checkRegions(t, context.Background(), rep, ars)
 	checkAWSCost(t, rep)
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// killPlan runs one generator per region for a minute: long enough to be
+// stopped.
+const killPlan = `name: kill-switch
+target: http://127.0.0.1:9
+duration: 60s
+load:
+  rate: 20/s
+regions: {us-east-1: 1, eu-west-1: 1}
+scenarios:
+  - name: hit
+    steps:
+      - name: GET /hit
+        get: /hit
+`
+
+// runIDIn returns the id of the one run in the store (waiting for its
+// manifest).
+func runIDIn(t *testing.T, st *s3store.Store) string {
+	t.Helper()
+	var id string
+	waitFor(t, 20*time.Second, "the run's manifest", func() bool {
+		keys, err := st.List(context.Background(), "runs/")
+		if err != nil || len(keys) == 0 {
+			return false
+		}
+		id = strings.Split(keys[0], "/")[1]
+		return true
+	})
+	return id
+}
+
+// lastEnd is the latest Ended of the run's final results in every region.
+func lastEnd(t *testing.T, runID string, regions []*burstRegion) time.Time {
+	t.Helper()
+	var last time.Time
+	for _, r := range regions {
+		keys, err := r.store.List(context.Background(), shard.ResultsPrefix(runID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			data, err := r.store.Get(context.Background(), k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := shard.DecodeResult(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Ended.After(last) {
+				last = res.Ended
+			}
+		}
+	}
+	return last
+}
+
+// TestKillSwitchAWS stops burst runs on the aws backend and checks the
+// backstop against the Lambda stand-in: `stampede stop` given one region's
+// bucket writes the stop marker into both regions' buckets and sets both
+// functions to reserved concurrency 0 (synchronous invokes are then
+// refused with 429, asynchronous ones held, not run); the generators stop
+// within 5 s; the run restores the setting when it ends. Then Ctrl-C on
+// `stampede run` does the same, and a reservation of 7 comes back as 7.
+func TestKillSwitchAWS(t *testing.T) {
+	la := startLocalAWS(t)
+	target, served := countingTarget(t)
+	regions, awsConfig := startBurstRegions(t, la, map[string]int{"us-east-1": 3, "eu-west-1": 3}, "us-east-1", "eu-west-1")
+	us := regions[0]
+	dir := t.TempDir()
+	planPath := writePlan(t, dir, "kill.yaml", killPlan)
+	type result struct {
+		code     int
+		out, err string
+	}
+	runArgs := []string{"run", planPath, "--backend", "aws", "--dispatch", "burst", "--aws-config", awsConfig,
+		"--target", target.URL, "--lead", "2s", "--yes", "--quiet", "--store", dir}
+	running := func() bool { return regions[0].svc.Running() == 1 && regions[1].svc.Running() == 1 }
+
+	// 1. stampede stop from elsewhere.
+	done := make(chan result, 1)
+	go func() {
+		code, out, errs := runCLI(context.Background(), append(runArgs, "--out", filepath.Join(dir, "a"))...)
+		done <- result{code, out, errs}
+	}()
+	runID := runIDIn(t, us.store)
+	waitFor(t, 30*time.Second, "load from both regions", func() bool { return running() && served.Load() >= 40 })
+	const reason = "operator: kill switch test"
+	stopAt := time.Now()
+	code, out, errs := runCLI(context.Background(), "stop", s3Scheme+us.bucket+"/runs/"+runID, "--aws-config", awsConfig, "--reason", reason)
+	t.Logf("stampede stop took %v:\n%s", time.Since(stopAt).Round(time.Millisecond), out)
+	if code != ExitPassed {
+		t.Fatalf("stop: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"stop marker written", "in all 2 regions' buckets", "stampede stop --release"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stop output lacks %q", want)
+		}
+	}
+	for _, r := range regions {
+		if !strings.Contains(out, r.name) || !strings.Contains(out, "throttled (was none (unreserved))") {
+			t.Errorf("stop output does not say what it did in %s", r.name)
+		}
+		if n, ok := r.svc.Reserved(); !ok || n != 0 {
+			t.Errorf("%s: reserved concurrency %d (set %v) after the stop, want 0", r.name, n, ok)
+		}
+	}
+	// While throttled, nothing new starts.
+	started := us.svc.Started()
+	client := localaws.NewLambdaClient(localaws.Config(context.Background(), t, us.svc.URL))
+	_, err := client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(us.svc.Function()), Payload: []byte(`{}`)},
+		func(o *lambda.Options) { o.RetryMaxAttempts = 1 })
+	var tm *lambdatypes.TooManyRequestsException
+	if !errors.As(err, &tm) {
+		t.Errorf("a synchronous invoke while stopped: %v, want TooManyRequestsException", err)
+	}
+	if err := us.fn.InvokeAsync(context.Background(), []byte(`{"stampede_burst":{"run_id":"late","region":"us-east-1","slice":0}}`)); err != nil {
+		t.Errorf("an asynchronous invoke while stopped: %v, want it accepted and held", err)
+	}
+	time.Sleep(300 * time.Millisecond) // the run releases the function about 2s after the stop
+	if n, _ := us.svc.Reserved(); us.svc.Started() != started || us.svc.Waiting() != 1 || n != 0 {
+		t.Errorf("while throttled: %d invocations started, %d waiting; want none started, the late one held", us.svc.Started()-started, us.svc.Waiting())
+	}
+
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not end within 30s of the stop")
+	}
+	runEnded := time.Since(stopAt)
+	latency := lastEnd(t, runID, regions).Sub(stopAt)
+	t.Logf("stop latency: generators ended %v after `stampede stop` began; the run ended after %v", latency.Round(time.Millisecond), runEnded.Round(time.Millisecond))
+	if latency > 5*time.Second {
+		t.Errorf("generators stopped %v after the stop, want within 5s", latency)
+	}
+	if !strings.Contains(r.err, "kill switch released") || !strings.Contains(r.err, "reservation removed") {
+		t.Errorf("the run did not say it released the kill switch:\n%s", r.err)
+	}
+	for _, rg := range regions {
+		if n, ok := rg.svc.Reserved(); ok {
+			t.Errorf("%s: reserved concurrency %d after the run, want none again", rg.name, n)
+		}
+	}
+	rep, err := report.ReadJSON(filepath.Join(dir, "a", ReportJSON))
+	if err != nil {
+		t.Fatalf("exit %d: %v\n%s", r.code, err, r.err)
+	}
+	if rep.Stopped != reason || rep.Requests != served.Load() || !rep.Shards.Complete() {
+		t.Errorf("report: stopped %q, %d requests (target %d), shards %+v", rep.Stopped, rep.Requests, served.Load(), rep.Shards)
+	}
+	code, out, errs = runCLI(context.Background(), "stop", "--release", s3Scheme+us.bucket+"/runs/"+runID, "--aws-config", awsConfig)
+	if code != ExitPassed || !strings.Contains(out, "released already") {
+		t.Errorf("stop --release after the run: exit %d\n%s\n%s", code, out, errs)
+	}
+	// Released, the function runs the held invocation (as Lambda retries a
+	// throttled event up to its maximum age): it finds no task, does nothing.
+	waitFor(t, 20*time.Second, "the held invocation", func() bool { return len(us.svc.Invocations()) == 2 })
+	if ran, empty := burstOutcomes(t, us.svc); ran != 1 || empty != 1 {
+		t.Errorf("us-east-1: %d invocations ran a task, %d found none; want the run's one, and the held one empty", ran, empty)
+	}
+
+	// 2. Ctrl-C, with a reservation of 7 in eu-west-1 to come back.
+	eu := regions[1]
+	if err := eu.fn.SetReserved(context.Background(), 7); err != nil {
+		t.Fatal(err)
+	}
+	before := served.Load()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		code, out, errs := runCLI(ctx, append(runArgs, "--out", filepath.Join(dir, "b"))...)
+		done <- result{code, out, errs}
+	}()
+	waitFor(t, 30*time.Second, "load again", func() bool { return served.Load() >= before+40 })
+	cancelAt := time.Now()
+	cancel()
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not end within 30s of Ctrl-C")
+	}
+	t.Logf("Ctrl-C: the run ended after %v:\n%s", time.Since(cancelAt).Round(time.Millisecond), r.err)
+	if r.code != ExitInterrupted {
+		t.Errorf("exit %d after Ctrl-C, want %d", r.code, ExitInterrupted)
+	}
+	for _, want := range []string{"set to 0", "throttled (was 7)", "restored to 7", "reservation removed"} {
+		if !strings.Contains(r.err, want) {
+			t.Errorf("run output lacks %q", want)
+		}
+	}
+	if n, ok := eu.svc.Reserved(); !ok || n != 7 {
+		t.Errorf("eu-west-1 reserved %d (set %v) after the run, want 7 again", n, ok)
+	}
+	if _, ok := us.svc.Reserved(); ok {
+		t.Error("us-east-1 keeps a reservation after the run")
+	}
 }
