@@ -62,7 +62,14 @@ type localAWS struct {
 // them, with test credentials and no shared config files.
 func startLocalAWS(t *testing.T) *localAWS {
 	t.Helper()
-	la := &localAWS{sqsURL: localaws.StartSQS(t), s3URL: localaws.StartS3(t)}
+	return pointSDK(t, localaws.StartSQS(t), localaws.StartS3(t))
+}
+
+// pointSDK points the SDK's environment at SQS and S3 servers (with test
+// credentials, no shared config files) and returns clients of them.
+func pointSDK(t *testing.T, sqsURL, s3URL string) *localAWS {
+	t.Helper()
+	la := &localAWS{sqsURL: sqsURL, s3URL: s3URL}
 	t.Setenv("AWS_ENDPOINT_URL_SQS", la.sqsURL)
 	t.Setenv("AWS_ENDPOINT_URL_S3", la.s3URL)
 	t.Setenv("AWS_ACCESS_KEY_ID", localaws.AccessKey)

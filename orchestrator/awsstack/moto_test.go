@@ -5,63 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
-)
 
-// startMoto runs moto_server on a free loopback port until the test ends
-// and returns its URL. A missing moto_server fails the test: it is part of
-// the machine (see shared/LOCAL-AWS.md).
-func startMoto(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatal("moto_server not found on PATH: install it with `pip install 'moto[server]'` (the stack discovery and preflight tests run against it)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	base := "http://127.0.0.1:" + port
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return base
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("moto_server did not answer on %s in 60s", base)
-	return ""
-}
+	"github.com/stampede-load/stampede/infra/localaws"
+)
 
 // accountSettings is what the fake Lambda GetAccountSettings answers (moto
 // does not serve it).
@@ -163,30 +121,16 @@ Outputs:
 // createStack creates stack in region from body and waits for it.
 func createStack(t *testing.T, cfg aws.Config, region, stack, body string) {
 	t.Helper()
-	ctx := context.Background()
 	cfg = cfg.Copy()
 	cfg.Region = region
-	cf := cloudformation.NewFromConfig(cfg)
-	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{
-		StackName:    aws.String(stack),
-		TemplateBody: aws.String(body),
-		Capabilities: []cftypes.Capability{cftypes.CapabilityCapabilityIam},
-	}); err != nil {
-		t.Fatalf("create stack %s in %s: %v", stack, region, err)
-	}
-	w := cloudformation.NewStackCreateCompleteWaiter(cf, func(o *cloudformation.StackCreateCompleteWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
-	})
-	if err := w.Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)}, 60*time.Second); err != nil {
-		t.Fatalf("stack %s in %s: %v", stack, region, err)
-	}
+	localaws.CreateStack(t, cloudformation.NewFromConfig(cfg), stack, body)
 }
 
 // TestAgainstMoto discovers stacks and runs the preflight against
 // moto_server (CloudFormation, STS, Lambda) on loopback.
 func TestAgainstMoto(t *testing.T) {
 	settings := &accountSettings{limit: 1000, unreserved: 1000}
-	cfg := testConfig(frontMoto(t, startMoto(t), settings))
+	cfg := testConfig(frontMoto(t, localaws.StartMoto(t), settings))
 	ctx := context.Background()
 
 	createStack(t, cfg, "us-east-1", "stampede", fmt.Sprintf(stackTemplate, "results-use1", "tasks-use1", ""))
