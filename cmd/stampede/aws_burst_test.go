@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -225,18 +227,23 @@ scenarios:
         get: /hit
 `
 
-// runIDIn returns the id of the one run in the store (waiting for its
-// manifest).
-func runIDIn(t *testing.T, st *s3store.Store) string {
+// newRunIn waits for a run other than those in seen to appear in the
+// store and returns its id.
+func newRunIn(t *testing.T, st *s3store.Store, seen ...string) string {
 	t.Helper()
 	var id string
 	waitFor(t, 20*time.Second, "the run's manifest", func() bool {
-		keys, err := st.List(context.Background(), "runs/")
-		if err != nil || len(keys) == 0 {
+		keys, err := st.List(context.Background(), shard.RunsPrefix)
+		if err != nil {
 			return false
 		}
-		id = strings.Split(keys[0], "/")[1]
-		return true
+		for _, k := range keys {
+			if run := strings.Split(k, "/")[1]; !slices.Contains(seen, run) {
+				id = run
+				return true
+			}
+		}
+		return false
 	})
 	return id
 }
@@ -295,8 +302,11 @@ func TestKillSwitchAWS(t *testing.T) {
 		code, out, errs := runCLI(context.Background(), append(runArgs, "--out", filepath.Join(dir, "a"))...)
 		done <- result{code, out, errs}
 	}()
-	runID := runIDIn(t, us.store)
+	runID := newRunIn(t, us.store)
 	waitFor(t, 30*time.Second, "load from both regions", func() bool { return running() && served.Load() >= 40 })
+	// At a random phase of the generators' 1 s stop-marker polls (else the
+	// latency measured would be that of one fixed phase).
+	time.Sleep(rand.N(time.Second))
 	const reason = "operator: kill switch test"
 	stopAt := time.Now()
 	code, out, errs := runCLI(context.Background(), "stop", s3Scheme+us.bucket+"/runs/"+runID, "--aws-config", awsConfig, "--reason", reason)
@@ -384,7 +394,9 @@ func TestKillSwitchAWS(t *testing.T) {
 		code, out, errs := runCLI(ctx, append(runArgs, "--out", filepath.Join(dir, "b"))...)
 		done <- result{code, out, errs}
 	}()
+	runB := newRunIn(t, us.store, runID)
 	waitFor(t, 30*time.Second, "load again", func() bool { return served.Load() >= before+40 })
+	time.Sleep(rand.N(time.Second))
 	cancelAt := time.Now()
 	cancel()
 	select {
@@ -392,7 +404,8 @@ func TestKillSwitchAWS(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the run did not end within 30s of Ctrl-C")
 	}
-	t.Logf("Ctrl-C: the run ended after %v:\n%s", time.Since(cancelAt).Round(time.Millisecond), r.err)
+	t.Logf("Ctrl-C: generators ended %v after it, the run after %v:\n%s", lastEnd(t, runB, regions).Sub(cancelAt).Round(time.Millisecond),
+		time.Since(cancelAt).Round(time.Millisecond), r.err)
 	if r.code != ExitInterrupted {
 		t.Errorf("exit %d after Ctrl-C, want %d", r.code, ExitInterrupted)
 	}
