@@ -214,18 +214,7 @@ func TestRunAWSBurst(t *testing.T) {
 
 // killPlan runs one generator per region for a minute: long enough to be
 // stopped.
-const killPlan = `name: kill-switch
-target: http://127.0.0.1:9
-duration: 60s
-load:
-  rate: 20/s
-regions: {us-east-1: 1, eu-west-1: 1}
-scenarios:
-  - name: hit
-    steps:
-      - name: GET /hit
-        get: /hit
-`
+var killPlan = strings.Replace(strings.Replace(discoveryPlan, "duration: 2s", "duration: 60s", 1), "name: discovery", "name: kill-switch", 1)
 
 // newRunIn waits for a run other than those in seen to appear in the
 // store and returns its id.

@@ -18,45 +18,6 @@ import (
 	"github.com/stampede-load/stampede/orchestrator/shard"
 )
 
-// motoStack is the generator stack as moto can create it (it cannot run
-// the SAM transform): the task queue, the burst queue, the results bucket
-// (named by CloudFormation) and the function, with template.yaml's
-// output names.
-const motoStack = `
-Resources:
-  Role:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - Effect: Allow
-            Principal: {Service: lambda.amazonaws.com}
-            Action: sts:AssumeRole
-  TaskQueue:
-    Type: AWS::SQS::Queue
-    Properties: {VisibilityTimeout: 960}
-  BurstQueue:
-    Type: AWS::SQS::Queue
-    Properties: {VisibilityTimeout: 960}
-  ResultsBucket:
-    Type: AWS::S3::Bucket
-  GeneratorFunction:
-    Type: AWS::Lambda::Function
-    Properties:
-      FunctionName: !Sub ${AWS::StackName}-generator
-      Runtime: provided.al2023
-      Handler: bootstrap
-      Role: !GetAtt Role.Arn
-      Code: {ZipFile: "served by the Lambda stand-in"}
-Outputs:
-  QueueUrl: {Value: !Ref TaskQueue}
-  BurstQueueUrl: {Value: !Ref BurstQueue}
-  BucketName: {Value: !Ref ResultsBucket}
-  FunctionName: {Value: !Ref GeneratorFunction}
-  FunctionArn: {Value: !GetAtt GeneratorFunction.Arn}
-`
-
 // discoveryPlan is a small two-region run.
 const discoveryPlan = `name: discovery
 target: http://127.0.0.1:9
@@ -96,7 +57,7 @@ func TestRunAWSDiscovery(t *testing.T) {
 		cfg := localaws.Config(context.Background(), t, moto)
 		cfg.Region = region
 		stackStart := time.Now()
-		out := localaws.CreateStack(t, cloudformation.NewFromConfig(cfg), awsstack.DefaultStack, motoStack)
+		out := localaws.CreateStack(t, cloudformation.NewFromConfig(cfg), awsstack.DefaultStack, localaws.GeneratorStack(""))
 		t.Logf("%s: stack created in moto in %v: %v", region, time.Since(stackStart).Round(time.Millisecond), out)
 		bucket := out[awsstack.OutputBucket]
 		stores[region] = s3store.New(la.s3, bucket)

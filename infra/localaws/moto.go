@@ -91,3 +91,50 @@ func CreateStack(t testing.TB, client *cloudformation.Client, stack, body string
 	}
 	return outputs
 }
+
+// GeneratorStack is a minimal stand-in for template.yaml that moto can
+// create (it cannot run the SAM transform): the task queue, the burst
+// queue, the results bucket (all named by CloudFormation) and the function,
+// with template.yaml's output names. functionProps are extra properties of
+// the function, one YAML line ("ReservedConcurrentExecutions: 0"), or "".
+// moto's Lambda keeps the function but cannot run it (no Docker): the
+// tests run the code under the Lambda stand-in (lambdaharness) instead.
+func GeneratorStack(functionProps string) string {
+	return strings.Replace(generatorStack, "FUNCTION_PROPS", functionProps, 1)
+}
+
+const generatorStack = `
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {Service: lambda.amazonaws.com}
+            Action: sts:AssumeRole
+  TaskQueue:
+    Type: AWS::SQS::Queue
+    Properties: {VisibilityTimeout: 960}
+  BurstQueue:
+    Type: AWS::SQS::Queue
+    Properties: {VisibilityTimeout: 960}
+  ResultsBucket:
+    Type: AWS::S3::Bucket
+  GeneratorFunction:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: !Sub ${AWS::StackName}-generator
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Role: !GetAtt Role.Arn
+      FUNCTION_PROPS
+      Code: {ZipFile: "not run by moto"}
+Outputs:
+  QueueUrl: {Value: !Ref TaskQueue}
+  BurstQueueUrl: {Value: !Ref BurstQueue}
+  BucketName: {Value: !Ref ResultsBucket}
+  FunctionName: {Value: !Ref GeneratorFunction}
+  FunctionArn: {Value: !GetAtt GeneratorFunction.Arn}
+`

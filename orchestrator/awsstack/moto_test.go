@@ -77,53 +77,13 @@ func testConfig(endpoint string) aws.Config {
 	}
 }
 
-// stackTemplate is a minimal stand-in for the generator stack (moto cannot
-// run the SAM transform): a queue, a bucket and a function, with the same
-// outputs as template.yaml. %[1]s is the bucket name, %[2]s the queue name,
-// %[3]s the function's ReservedConcurrentExecutions line (or nothing).
-const stackTemplate = `
-Resources:
-  Role:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - Effect: Allow
-            Principal: {Service: lambda.amazonaws.com}
-            Action: sts:AssumeRole
-  TaskQueue:
-    Type: AWS::SQS::Queue
-    Properties: {QueueName: %[2]s}
-  BurstQueue:
-    Type: AWS::SQS::Queue
-    Properties: {QueueName: burst-%[2]s}
-  ResultsBucket:
-    Type: AWS::S3::Bucket
-    Properties: {BucketName: %[1]s}
-  GeneratorFunction:
-    Type: AWS::Lambda::Function
-    Properties:
-      FunctionName: !Sub ${AWS::StackName}-generator
-      Runtime: provided.al2023
-      Handler: bootstrap
-      Role: !GetAtt Role.Arn
-      %[3]s
-      Code: {ZipFile: "not run"}
-Outputs:
-  QueueUrl: {Value: !Ref TaskQueue}
-  BurstQueueUrl: {Value: !Ref BurstQueue}
-  BucketName: {Value: !Ref ResultsBucket}
-  FunctionName: {Value: !Ref GeneratorFunction}
-  FunctionArn: {Value: !GetAtt GeneratorFunction.Arn}
-`
-
-// createStack creates stack in region from body and waits for it.
-func createStack(t *testing.T, cfg aws.Config, region, stack, body string) {
+// createStack creates stack in region from body, waits for it and returns
+// its outputs.
+func createStack(t *testing.T, cfg aws.Config, region, stack, body string) map[string]string {
 	t.Helper()
 	cfg = cfg.Copy()
 	cfg.Region = region
-	localaws.CreateStack(t, cloudformation.NewFromConfig(cfg), stack, body)
+	return localaws.CreateStack(t, cloudformation.NewFromConfig(cfg), stack, body)
 }
 
 // TestAgainstMoto discovers stacks and runs the preflight against
@@ -133,9 +93,9 @@ func TestAgainstMoto(t *testing.T) {
 	cfg := testConfig(frontMoto(t, localaws.StartMoto(t), settings))
 	ctx := context.Background()
 
-	createStack(t, cfg, "us-east-1", "stampede", fmt.Sprintf(stackTemplate, "results-use1", "tasks-use1", ""))
-	createStack(t, cfg, "us-east-1", "stopped", fmt.Sprintf(stackTemplate, "results-stopped", "tasks-stopped", "ReservedConcurrentExecutions: 0"))
-	createStack(t, cfg, "us-east-1", "small", fmt.Sprintf(stackTemplate, "results-small", "tasks-small", "ReservedConcurrentExecutions: 10"))
+	out := createStack(t, cfg, "us-east-1", "stampede", localaws.GeneratorStack(""))
+	createStack(t, cfg, "us-east-1", "stopped", localaws.GeneratorStack("ReservedConcurrentExecutions: 0"))
+	createStack(t, cfg, "us-east-1", "small", localaws.GeneratorStack("ReservedConcurrentExecutions: 10"))
 	createStack(t, cfg, "us-east-1", "alien", "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n")
 
 	t.Run("discover", func(t *testing.T) {
@@ -143,9 +103,11 @@ func TestAgainstMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ep.Region != "us-east-1" || ep.Bucket != "results-use1" || ep.FunctionName != "stampede-generator" ||
-			!strings.HasSuffix(ep.QueueURL, "/tasks-use1") || !strings.HasSuffix(ep.BurstQueueURL, "/burst-tasks-use1") {
-			t.Errorf("Discover = %+v", ep)
+		want := Endpoints{Region: "us-east-1", QueueURL: out[OutputQueueURL], BurstQueueURL: out[OutputBurstQueueURL],
+			Bucket: out[OutputBucket], FunctionName: "stampede-generator"}
+		if ep != want || !strings.Contains(ep.QueueURL, "stampede-TaskQueue-") || !strings.Contains(ep.BurstQueueURL, "stampede-BurstQueue-") ||
+			!strings.HasPrefix(ep.Bucket, "stampede-resultsbucket-") {
+			t.Errorf("Discover = %+v, want %+v (the stack's resources)", ep, want)
 		}
 	})
 
@@ -170,7 +132,7 @@ func TestAgainstMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if eps["us-east-1"].Bucket != "results-use1" || eps["eu-west-1"] != over["eu-west-1"] || len(eps) != 2 {
+		if eps["us-east-1"].Bucket != out[OutputBucket] || eps["eu-west-1"] != over["eu-west-1"] || len(eps) != 2 {
 			t.Errorf("Resolve = %+v", eps)
 		}
 	})
