@@ -131,6 +131,13 @@ func (w *watcher) watch(ctx context.Context) (stopped string) {
 				stop(reason, w.grace+StopDrain)
 			}
 		}
+		if stopped == "" { // stopped from elsewhere (`stampede stop`)
+			if reason := w.stopMarker(store); reason != "" {
+				w.stop()
+				stopped = reason
+				deadline = minTime(deadline, time.Now().Add(w.grace+StopDrain))
+			}
+		}
 		if p.Finished == p.Expected || !time.Now().Before(deadline) {
 			return stopped
 		}

@@ -77,9 +77,13 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 	if err := fl.aws.check(); err != nil {
 		return err
 	}
+	fl.aws.lead = fl.aws.leadFor(p) // the cost estimate and the run use the same lead
 	est, prices, budget, err := costGate(stdin, stderr, p, fl, fl.aws.backend)
 	if err != nil {
 		return err
+	}
+	if fl.aws.backend == orchestrator.BackendAWS {
+		est.Assumptions = append(est.Assumptions, "dispatch: "+dispatchText(fl.aws.dispatch, fl.aws.lead))
 	}
 	var logw io.Writer
 	if !fl.quiet {
@@ -95,6 +99,10 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 		ops = countOps(&lb.backend)
 	}
 	opts := orchestrator.Options{PollEvery: fl.poll, Lead: lb.lead}
+	if lb.kill != nil {
+		opts.RunID = orchestrator.NewRunID(time.Now()) // the kill switch records under it
+		lb.kill.store = store
+	}
 	if !fl.quiet {
 		pv := newProgress(stderr, p, isTerminal(stderr))
 		pv.Spend = func(pr orchestrator.Progress) string { return cost.USD(est.Spent(pr, ops)) }
@@ -103,8 +111,12 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 	if budget > 0 {
 		opts.Abort = composeAbort(opts.Abort, est.NewGuard(budget, fl.poll, ops))
 	}
+	opts.Abort = lb.kill.abort(opts.RunID, opts.Abort)
+	disarm := lb.kill.arm(ctx, opts.RunID)
 	res, runErr := orchestrator.Run(ctx, p, lb.backend, opts)
+	disarm()
 	lb.close()
+	releaseErr := lb.kill.release(opts.RunID)
 	if res != nil {
 		if err := est.AddActual(context.WithoutCancel(ctx), store, res, prices, ops); err != nil {
 			fmt.Fprintf(stderr, "stampede: %v (the report has the estimate only)\n", err)
@@ -136,6 +148,8 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 		return exit(ExitInterrupted, "")
 	case runErr != nil:
 		return exit(ExitInfra, "")
+	case releaseErr != nil:
+		return exit(ExitInfra, "the kill switch could not restore the generator function (see above)")
 	}
 	return exit(code, "")
 }

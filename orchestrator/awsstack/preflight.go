@@ -64,7 +64,8 @@ func checkRegion(ctx context.Context, cfg aws.Config, r, stack string, needed in
 	if reserved := fc.ReservedConcurrentExecutions; reserved != nil {
 		switch {
 		case *reserved == 0:
-			return fmt.Errorf("%s: generator function %s is stopped (reserved concurrency 0, as `stampede stop` leaves it): run `aws lambda delete-function-concurrency --region %s --function-name %s`",
+			return fmt.Errorf("%s: generator function %s is stopped (reserved concurrency 0, as the kill switch sets it while a run stops): "+
+				"`stampede stop --release s3://BUCKET/runs/<run-id>` restores what the stopped run recorded; or run `aws lambda delete-function-concurrency --region %s --function-name %s`",
 				r, ep.FunctionName, r, ep.FunctionName)
 		case int(*reserved) < needed:
 			return fmt.Errorf("%s: the plan needs %d generators at once but function %s has a reserved concurrency of %d: redeploy with `stampede deploy --regions %s --reserved-concurrency %d` or use fewer generators in %s",

@@ -1,0 +1,126 @@
+package orchestrator
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stampede-load/stampede/engine"
+	"github.com/stampede-load/stampede/infra/lambdaharness"
+	"github.com/stampede-load/stampede/infra/localaws"
+	"github.com/stampede-load/stampede/orchestrator/lambdafunc"
+	"github.com/stampede-load/stampede/orchestrator/memqueue"
+	"github.com/stampede-load/stampede/orchestrator/plan"
+	"github.com/stampede-load/stampede/orchestrator/shard"
+)
+
+var _ Invoker = (*lambdafunc.Function)(nil)
+
+func TestLeadBurst(t *testing.T) {
+	for _, tt := range []struct {
+		most int
+		want time.Duration
+	}{
+		{1, 15 * time.Second},
+		{1000, 15 * time.Second},
+		{1001, 25 * time.Second},
+		{2500, 35 * time.Second},
+		{10000, 105 * time.Second},
+	} {
+		p := &plan.Plan{Regions: []plan.Region{{Name: "a", Generators: 3}, {Name: "b", Generators: tt.most}}}
+		if got := LeadBurst(p); got != tt.want {
+			t.Errorf("LeadBurst(%d generators) = %v, want %v", tt.most, got, tt.want)
+		}
+	}
+	// Against the event source mapping's ramp: 1,000 generators.
+	p := &plan.Plan{Regions: []plan.Region{{Name: "a", Generators: 1000}}}
+	if LeadBurst(p) >= LeadAWS(p)/10 {
+		t.Errorf("burst lead %v is not a tenth of the SQS lead %v for 1,000 generators", LeadBurst(p), LeadAWS(p))
+	}
+}
+
+// burstTasks splits a plan of n generators in each of regions into one
+// slice's tasks.
+func burstTasks(t *testing.T, n int, regions ...string) []shard.Task {
+	t.Helper()
+	p := &plan.Plan{
+		Engine: engine.Config{Target: "http://127.0.0.1:9", Duration: time.Second, Load: engine.Load{Model: engine.ModelOpen, Rate: 1},
+			Scenarios: []engine.Scenario{{Name: "s", Weight: 1, Steps: []engine.Step{{Name: "GET /", Method: "GET", URL: "/"}}}}},
+		Slice: time.Minute,
+	}
+	for _, r := range regions {
+		p.Regions = append(p.Regions, plan.Region{Name: r, Generators: n})
+	}
+	tasks, err := Split(p, "20261203T000000Z-abcdef", time.Now().Add(time.Minute), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tasks
+}
+
+// TestBurstDispatchThroughput dispatches 1,000 tasks in burst mode: the
+// tasks go to the queue, then 1,000 asynchronous invokes go through the
+// real SDK lambda client to the Lambda stand-in (no emulators behind it:
+// it accepts and holds each event), 50 of them throttled once with 429.
+// It logs how long issuing the invokes took. What it cannot measure is
+// Lambda's own scaling (1,000 environments per 10 s per function).
+func TestBurstDispatchThroughput(t *testing.T) {
+	const n = 1000
+	svc := lambdaharness.StartService(t, lambdaharness.ServiceOptions{})
+	fn := lambdafunc.New(localaws.NewLambdaClient(localaws.Config(context.Background(), t, svc.URL)), svc.Function(),
+		lambdafunc.WithRetry(lambdafunc.DefaultMaxAttempts, 50*time.Millisecond))
+	q := memqueue.New(time.Minute)
+	b := Backend{Queues: map[string]Queue{"us-east-1": q}, Invokers: map[string]Invoker{"us-east-1": fn}}
+	tasks := burstTasks(t, n, "us-east-1")
+	svc.ThrottleNext(50)
+	start := time.Now()
+	if err := dispatch(context.Background(), b, tasks); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	t.Logf("burst dispatch of %d tasks: %v (%.0f invokes/s, %d in flight); %+v", n, took.Round(time.Millisecond),
+		float64(n)/took.Seconds(), invokeWorkers, fn.Ops())
+	if q.Len() != n || svc.Accepted() != n || svc.Throttled() != 50 {
+		t.Fatalf("queue %d, accepted %d, throttled %d; want %d, %d, 50", q.Len(), svc.Accepted(), svc.Throttled(), n, n)
+	}
+	if ops := fn.Ops(); ops.Invokes != n+50 || ops.Throttled != 50 {
+		t.Errorf("Ops = %+v, want %d attempts of which 50 throttled", ops, n+50)
+	}
+}
+
+// TestBurstInvokePayload checks one region's invokes carry its run,
+// region and slice, and that a region's failed invokes are reported.
+func TestBurstInvokePayload(t *testing.T) {
+	svc := lambdaharness.StartService(t, lambdaharness.ServiceOptions{MaxEventAge: 100 * time.Millisecond})
+	client := localaws.NewLambdaClient(localaws.Config(context.Background(), t, svc.URL))
+	good := lambdafunc.New(client, svc.Function())
+	missing := lambdafunc.New(client, "not-deployed")
+	b := Backend{
+		Queues:   map[string]Queue{"a": memqueue.New(0), "b": memqueue.New(0)},
+		Invokers: map[string]Invoker{"a": good, "b": missing},
+	}
+	tasks := burstTasks(t, 3, "a", "b")
+	err := dispatch(context.Background(), b, tasks)
+	if err == nil || !strings.Contains(err.Error(), "b: 3 of 3 invocations not accepted") || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+		t.Fatalf("dispatch = %v, want region b's 3 failures named", err)
+	}
+	// No emulators: the events age out and are recorded with their payload.
+	deadline := time.Now().Add(5 * time.Second)
+	for svc.Dropped() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	invs := svc.Invocations()
+	if svc.Accepted() != 3 || len(invs) != 3 {
+		t.Fatalf("accepted %d, recorded %d; want region a's 3", svc.Accepted(), len(invs))
+	}
+	for _, inv := range invs {
+		var ev struct {
+			Burst shard.Burst `json:"stampede_burst"`
+		}
+		if err := json.Unmarshal(inv.Payload, &ev); err != nil || ev.Burst != (shard.Burst{RunID: tasks[0].RunID, Region: "a", Slice: 0}) || !inv.Async {
+			t.Errorf("payload %s: %+v, %v", inv.Payload, ev, err)
+		}
+	}
+}
