@@ -223,8 +223,8 @@ func TestRecorderConcurrent(t *testing.T) {
 	}
 	// The workers wait for snapshot k before their sample 2000k, k = 1…4:
 	// at least four snapshots interleaved with recording.
-	if min := int64((perWorker - 1) / 2000); taken.Load() < min {
-		t.Errorf("only %d snapshots taken while recording, want at least %d", taken.Load(), min)
+	if want := int64((perWorker - 1) / 2000); taken.Load() < want {
+		t.Errorf("only %d snapshots taken while recording, want at least %d", taken.Load(), want)
 	}
 	t.Logf("%d snapshots taken while recording", taken.Load())
 }
