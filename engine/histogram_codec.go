@@ -282,6 +282,15 @@ func checkHeader(h []byte) (int, geometry, int64, error) {
 func checkPayload(g geometry, payload []byte) (int64, error) {
 	var i, total int64
 	for pos := 0; pos < len(payload); {
+		if pos+8 <= len(payload) {
+			if w := binary.LittleEndian.Uint64(payload[pos:]); w&highBits == 0 {
+				steps, counts := step8(w)
+				i += steps
+				total += counts
+				pos += 8
+				continue
+			}
+		}
 		if b := payload[pos]; b < 0x80 {
 			// One byte, |c| < 64: neither i nor total can overflow before
 			// the end, where i <= countsLen shows that every count and
@@ -316,6 +325,28 @@ func checkPayload(g geometry, payload []byte) (int64, error) {
 		return 0, fmt.Errorf("counts run to index %d, beyond %d buckets", i, g.countsLen)
 	}
 	return total, nil
+}
+
+const (
+	highBits = 0x8080808080808080
+	lowBits  = 0x0101010101010101
+	low7     = 0x7f7f7f7f7f7f7f7f
+	evenByte = 0x00ff00ff00ff00ff
+)
+
+// step8 is step for eight one-byte values at once, packed in w (no high
+// bit set): it returns the sum of their index advances and of their
+// counts. Each byte b is a count b/2 (b even) or a run of b/2+1 zeros.
+func step8(w uint64) (steps, counts int64) {
+	run := (w & lowBits) * 0xff // 0xff in the lanes of runs
+	half := w >> 1 & low7       // b/2 in each lane
+	return sum8(lowBits + half&run), sum8(half &^ run)
+}
+
+// sum8 adds the eight bytes of x (each at most 64).
+func sum8(x uint64) int64 {
+	pairs := x&evenByte + x>>8&evenByte // four 16-bit lanes
+	return int64(pairs * 0x0001000100010001 >> 48)
 }
 
 // step advances the bucket index *i past one payload value c (a count, or

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -174,4 +175,45 @@ func FuzzDecodeHistogram(f *testing.F) {
 			t.Fatal("buckets changed in a round trip")
 		}
 	})
+}
+
+// TestStep8 checks the eight-at-once step against eight single steps.
+func TestStep8(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for range 10000 {
+		w := r.Uint64() &^ highBits
+		var i, counts int64
+		for k := range 8 {
+			b := byte(w >> (8 * k))
+			counts += step(int64(b>>1)^-int64(b&1), &i)
+		}
+		if gotSteps, gotCounts := step8(w); gotSteps != i || gotCounts != counts {
+			t.Fatalf("step8(%#x) = %d, %d; want %d, %d", w, gotSteps, gotCounts, i, counts)
+		}
+	}
+}
+
+// BenchmarkCheckPayload checks the payloads of a generator result's
+// histograms (10s intervals).
+func BenchmarkCheckPayload(b *testing.B) {
+	var payloads []v2
+	w, err := ParseSnapshot(mustJSON(b, generatorResult(10*time.Second, 1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	_ = w.w.eachHistogram(func(h *wireHistogram) error {
+		payloads = append(payloads, h.v)
+		n += len(h.v.payload)
+		return nil
+	})
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, v := range payloads {
+			if _, err := checkPayload(geometryFor(v.digits), v.payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }

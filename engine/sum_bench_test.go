@@ -114,3 +114,11 @@ func BenchmarkAddResult(b *testing.B) {
 		}
 	}
 }
+
+func mustJSON(tb testing.TB, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}

@@ -35,6 +35,10 @@ const (
 // (go test -bench Fleet -fleet.generators 1000).
 var fleetGenerators = flag.Int("fleet.generators", 10000, "generators in the fleet benchmarks (a multiple of 4)")
 
+// fleetInterval overrides the timeline resolution (0: the plan's default,
+// Interval's rule) to compare resolutions side by side.
+var fleetInterval = flag.Duration("fleet.interval", 0, "timeline interval of the fleet benchmarks (0: the default for 10 minutes)")
+
 // fleetPlan has *fleetGenerators generators (2,500 by default) in 4 regions
 // and 1 slice.
 func fleetPlan() *plan.Plan {
@@ -48,6 +52,7 @@ func fleetPlan() *plan.Plan {
 			Scenarios: []engine.Scenario{{Name: "s", Weight: 1, Steps: steps}},
 			Load:      engine.Load{Rate: float64(*fleetGenerators * fleetGenRate)},
 			Duration:  fleetDuration,
+			Interval:  *fleetInterval,
 		},
 		Slice: fleetDuration,
 	}
