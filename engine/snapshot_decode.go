@@ -38,6 +38,17 @@ type WireSnapshot struct {
 	w wireSnapshot
 }
 
+// Split returns w's parts: its totals (steps, workflows and iterations)
+// and its timeline, each with w's span. Adding both to a Sum adds w; a
+// caller can thus keep the timeline apart (one working set per core) from
+// totals it breaks down by region. They share w's memory.
+func (w *WireSnapshot) Split() (totals, timeline *WireSnapshot) {
+	t := &WireSnapshot{w: w.w}
+	t.w.Timeline = nil
+	tl := &WireSnapshot{w: wireSnapshot{snapshotFields: w.w.snapshotFields, Timeline: w.w.Timeline}}
+	return t, tl
+}
+
 // ParseSnapshot decodes and validates a Snapshot's JSON form without
 // building its histograms.
 func ParseSnapshot(data []byte) (*WireSnapshot, error) {
