@@ -9,15 +9,22 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
 	"github.com/stampede-load/stampede/engine"
+	"github.com/stampede-load/stampede/infra/localaws"
 	"github.com/stampede-load/stampede/orchestrator/memqueue"
 	"github.com/stampede-load/stampede/orchestrator/plan"
 	"github.com/stampede-load/stampede/orchestrator/shard"
+	"github.com/stampede-load/stampede/orchestrator/sqsqueue"
 )
 
 // Fleet geometry: 2,500 generators in each of 4 regions, one 10-minute slice,
@@ -143,25 +150,78 @@ func fleetStore(b *testing.B) (shard.Store, []shard.Task, int) {
 	return store, tasks, size
 }
 
-// BenchmarkFleetDispatch splits and enqueues 10,000 tasks into the
-// in-process queue (the SQS-compatible server's figure is to come with the
-// AWS backend's benchmarks).
+// BenchmarkFleetDispatch splits the fleet's plan into its 10,000 tasks and
+// enqueues them, one queue per region: into the in-process queue
+// (memqueue), and through sqsqueue and the AWS SDK into local-aws-sqs
+// (sqs, started by infra/localaws; its queues are counted afterwards). It
+// reports this process's CPU time (cpu-s; the SQS server's own is not in
+// it).
 func BenchmarkFleetDispatch(b *testing.B) {
 	p := fleetPlan()
+	b.Run("memqueue", func(b *testing.B) {
+		benchDispatch(b, p, func(region string) (Queue, func() int) {
+			q := memqueue.New(0)
+			return q, q.Len
+		})
+	})
+	b.Run("sqs", func(b *testing.B) {
+		ctx := context.Background()
+		client := localaws.NewSQSClient(localaws.Config(ctx, b, localaws.StartSQS(b)))
+		benchDispatch(b, p, func(region string) (Queue, func() int) {
+			url := localaws.CreateQueue(b, client, region)
+			return sqsqueue.New(client, url), func() int { return queueLen(b, client, url) }
+		})
+	})
+}
+
+// benchDispatch splits p and dispatches its tasks to a fresh queue per
+// region each round (newQueue returns the queue and how to count what it
+// holds), then checks that every task arrived.
+func benchDispatch(b *testing.B, p *plan.Plan, newQueue func(region string) (Queue, func() int)) {
 	b.ReportAllocs()
+	var cpu time.Duration
 	for b.Loop() {
+		b.StopTimer()
+		be := Backend{Queues: map[string]Queue{}}
+		counts := map[string]func() int{}
+		for _, r := range p.Regions {
+			be.Queues[r.Name], counts[r.Name] = newQueue(r.Name)
+		}
+		cpu0 := processCPU(b)
+		b.StartTimer()
 		tasks, err := Split(p, "run-fleet", time.Now(), 1)
 		if err != nil {
 			b.Fatal(err)
 		}
-		be := Backend{Queues: map[string]Queue{}}
-		for _, r := range p.Regions {
-			be.Queues[r.Name] = memqueue.New(0)
-		}
 		if err := dispatch(context.Background(), be, tasks); err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		cpu += processCPU(b) - cpu0
+		for _, r := range p.Regions {
+			if n := counts[r.Name](); n != r.Generators {
+				b.Fatalf("%s holds %d tasks, want %d", r.Name, n, r.Generators)
+			}
+		}
+		b.StartTimer()
 	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// queueLen is how many messages an SQS queue holds.
+func queueLen(tb testing.TB, client *sqs.Client, url string) int {
+	out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n, err := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }
 
 // BenchmarkFleetCollect merges the final results of 10,000 generators × 10
