@@ -87,7 +87,7 @@ func BenchmarkAddResult(b *testing.B) {
 			name string
 			data []byte
 		}{{"stored", stored}, {"deflated", deflated(b, stored, zlib.BestSpeed)}} {
-			b.Run(fmt.Sprintf("interval=%v/%s/merge", iv, enc.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("interval=%v/histograms=%s/path=merge", iv, enc.name), func(b *testing.B) {
 				total := NewSnapshot(testEpoch, iv)
 				b.ReportMetric(float64(len(enc.data)), "bytes")
 				b.ReportAllocs()
@@ -99,7 +99,7 @@ func BenchmarkAddResult(b *testing.B) {
 					total.Merge(s)
 				}
 			})
-			b.Run(fmt.Sprintf("interval=%v/%s/sum", iv, enc.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("interval=%v/histograms=%s/path=sum", iv, enc.name), func(b *testing.B) {
 				total := NewSum(testEpoch, iv)
 				b.ReportMetric(float64(len(enc.data)), "bytes")
 				b.ReportAllocs()
