@@ -82,8 +82,9 @@ bench-peers:
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench-fleet:
 	@test -f infra/localaws/node_modules/local-aws-sqs/package.json || npm ci --prefix infra/localaws --no-audit --no-fund
-	$(GO) test -run xxx -bench Fleet -benchtime 1x -timeout 60m ./orchestrator/
+	$(GO) test -run xxx -bench Fleet -benchtime 1x -count 3 -timeout 60m ./orchestrator/
 	@mkdir -p bin
-	$(GO) test -run xxx -bench 'AddResult|CheckPayload' -count 6 ./engine/ | tee bin/bench-merge.txt
+	$(GO) test -run xxx -bench AddResult -count 6 ./engine/ > bin/bench-merge.txt
 	$(BENCHSTAT) -col /path bin/bench-merge.txt
+	$(GO) test -run xxx -bench CheckPayload -count 6 ./engine/
 	$(GO) test -run xxx -bench ColdStart -benchtime 20x ./infra/bench/coldstart/
