@@ -89,7 +89,6 @@ func BenchmarkAddResult(b *testing.B) {
 		}{{"stored", stored}, {"deflated", deflated(b, stored, zlib.BestSpeed)}} {
 			b.Run(fmt.Sprintf("interval=%v/histograms=%s/path=merge", iv, enc.name), func(b *testing.B) {
 				total := NewSnapshot(testEpoch, iv)
-				b.ReportMetric(float64(len(enc.data)), "bytes")
 				b.ReportAllocs()
 				for b.Loop() {
 					s, err := DecodeSnapshot(enc.data)
@@ -98,10 +97,10 @@ func BenchmarkAddResult(b *testing.B) {
 					}
 					total.Merge(s)
 				}
+				b.ReportMetric(float64(len(enc.data)), "bytes") // after Loop, which resets metrics
 			})
 			b.Run(fmt.Sprintf("interval=%v/histograms=%s/path=sum", iv, enc.name), func(b *testing.B) {
 				total := NewSum(testEpoch, iv)
-				b.ReportMetric(float64(len(enc.data)), "bytes")
 				b.ReportAllocs()
 				for b.Loop() {
 					w, err := ParseSnapshot(enc.data)
@@ -110,6 +109,7 @@ func BenchmarkAddResult(b *testing.B) {
 					}
 					total.Add(w)
 				}
+				b.ReportMetric(float64(len(enc.data)), "bytes")
 			})
 		}
 	}
