@@ -156,13 +156,11 @@ func (w *wireSnapshot) resolve(strs [][]byte) error {
 
 // eachHistogram calls fn on every histogram of w until it fails.
 func (w *wireSnapshot) eachHistogram(fn func(*wireHistogram) error) error {
-	var errs []error
+	var err error
 	add := func(hs ...*wireHistogram) {
 		for _, h := range hs {
-			if len(errs) == 0 {
-				if err := fn(h); err != nil {
-					errs = append(errs, err)
-				}
+			if err == nil {
+				err = fn(h)
 			}
 		}
 	}
@@ -182,5 +180,5 @@ func (w *wireSnapshot) eachHistogram(fn func(*wireHistogram) error) error {
 			add(&iv.Response, &iv.Service)
 		}
 	}
-	return errors.Join(errs...)
+	return err
 }
