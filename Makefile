@@ -78,6 +78,13 @@ bench-peers:
 	$(GO) build -o bin/peers ./infra/bench/peers
 	bin/peers -engineload bin/engineload -bin $(GOBIN_DIR) -duration 5s -reps 3 -out docs/benchmarks.md
 
-## bench-fleet: split/enqueue and collect/merge benchmarks at 10,000 generators
+## bench-fleet: the fleet figures of docs/benchmarks.md: split and enqueue 10,000 tasks (in-process queue and local-aws-sqs), collect and merge 10,000 results, the merge's hot paths side by side, the generator's cold start under the RIE
+BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench-fleet:
-	$(GO) test -run xxx -bench Fleet -benchtime 1x -timeout 60m ./orchestrator/
+	@test -f infra/localaws/node_modules/local-aws-sqs/package.json || npm ci --prefix infra/localaws --no-audit --no-fund
+	$(GO) test -run xxx -bench Fleet -benchtime 1x -count 3 -timeout 60m ./orchestrator/
+	@mkdir -p bin
+	$(GO) test -run xxx -bench AddResult -count 6 ./engine/ > bin/bench-merge.txt
+	$(BENCHSTAT) -col /path bin/bench-merge.txt
+	$(GO) test -run xxx -bench CheckPayload -count 6 ./engine/
+	$(GO) test -run xxx -bench ColdStart -benchtime 20x ./infra/bench/coldstart/

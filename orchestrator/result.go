@@ -38,7 +38,9 @@ type GeneratorSpan struct {
 	WindowStart time.Time
 }
 
-// RegionResult is one region's merged results.
+// RegionResult is one region's merged results. Its Snapshot has the
+// region's steps, workflows and iterations but no timeline: the run's
+// timeline is Total's.
 type RegionResult struct {
 	Name       string
 	Generators int
