@@ -27,10 +27,26 @@ import (
 // one task from the burst queue. Lambda scales a function by
 // LambdaScalePerStep execution environments every LambdaScaleStep, so
 // 1,000 generators can be running within seconds: LeadBurst.
+//
+// DispatchLocal is the local backend's: generator goroutines of the
+// orchestrator's process take the tasks from in-process queues.
 const (
 	DispatchSQS   = "sqs"
 	DispatchBurst = "burst"
+	DispatchLocal = "local"
 )
+
+// DispatchOf names how b starts its generators: DispatchBurst when it has
+// invokers, DispatchLocal on the local backend, DispatchSQS otherwise.
+func DispatchOf(b Backend) string {
+	switch {
+	case b.Invokers != nil:
+		return DispatchBurst
+	case b.Name == BackendLocal || b.Name == "":
+		return DispatchLocal
+	}
+	return DispatchSQS
+}
 
 // Lambda's documented scaling rate per function (DESIGN.md): up to 1,000
 // new execution environments every 10 s.

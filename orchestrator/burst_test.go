@@ -124,3 +124,19 @@ func TestBurstInvokePayload(t *testing.T) {
 		}
 	}
 }
+
+func TestDispatchOf(t *testing.T) {
+	for _, tt := range []struct {
+		b    Backend
+		want string
+	}{
+		{Backend{}, DispatchLocal},
+		{Backend{Name: BackendLocal}, DispatchLocal},
+		{Backend{Name: BackendAWS}, DispatchSQS},
+		{Backend{Name: BackendAWS, Invokers: map[string]Invoker{}}, DispatchBurst},
+	} {
+		if got := DispatchOf(tt.b); got != tt.want {
+			t.Errorf("DispatchOf(%s, invokers %v) = %q, want %q", tt.b.Name, tt.b.Invokers != nil, got, tt.want)
+		}
+	}
+}

@@ -52,6 +52,7 @@ func Collect(ctx context.Context, store shard.Store, runID string) (*Result, err
 
 	c := newCollector(runID, m)
 	c.res.Plan = p
+	c.res.Backend, c.res.Dispatch, c.res.Lead = m.Backend, m.Dispatch, m.Lead
 	// A stop marker says the run was stopped, by whom or why: the
 	// orchestrator itself, or `stampede stop` from elsewhere.
 	if reason, err := store.Get(ctx, shard.StopKey(runID)); err == nil {

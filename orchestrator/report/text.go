@@ -88,7 +88,11 @@ func (t *textWriter) header(r *Report) {
 	if r.Target != "" {
 		t.printf(" %s target %s", d, r.Target)
 	}
-	t.printf("\nstarted %s %s duration %.1fs %s %d generators\n", orDash(r.Started), d, r.DurationS, d, r.Generators)
+	t.printf("\nstarted %s %s duration %.1fs %s %d generators", orDash(r.Started), d, r.DurationS, d, r.Generators)
+	if r.Dispatch != nil {
+		t.printf(" %s dispatch %s", d, r.Dispatch)
+	}
+	t.printf("\n")
 	t.printf("%d requests %s %s req/s %s %d failed (%s)\n\n",
 		r.Requests, d, fmtRate(r.RPS), d, r.Errors, pct(r.ErrorRate))
 }
