@@ -23,6 +23,7 @@ import (
 	"github.com/stampede-load/stampede/functions/generator"
 	"github.com/stampede-load/stampede/infra/lambdaharness"
 	"github.com/stampede-load/stampede/infra/localaws"
+	"github.com/stampede-load/stampede/orchestrator/cost"
 	"github.com/stampede-load/stampede/orchestrator/lambdafunc"
 	"github.com/stampede-load/stampede/orchestrator/report"
 	"github.com/stampede-load/stampede/orchestrator/s3store"
@@ -168,8 +169,14 @@ func TestRunAWSBurst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Cost == nil || !strings.Contains(strings.Join(rep.Cost.Assumptions, "\n"), "dispatch: burst") {
+	if rep.Cost == nil || !strings.Contains(strings.Join(rep.Cost.Assumptions, "\n"), "dispatch: burst, load starts 3s after dispatch") {
 		t.Errorf("the report's cost assumptions do not name the dispatch: %v", rep.Cost)
+	}
+	if d := rep.Dispatch; d == nil || *d != (report.Dispatch{Backend: "aws", Mode: "burst", LeadMs: 3000}) {
+		t.Errorf("report.json %s = %+v, want aws burst 3000 ms", report.FieldDispatch, d)
+	}
+	if !strings.Contains(stdout, "dispatch burst on aws, lead 3.00s") {
+		t.Errorf("the summary does not name the dispatch:\n%s", stdout)
 	}
 
 	// Every invocation ended (the duplicate waits out its receive).
@@ -209,7 +216,50 @@ func TestRunAWSBurst(t *testing.T) {
 	}
 	checkRegions(t, context.Background(), rep, ars)
 	checkAWSCost(t, rep)
+	checkBurstCost(t, rep, regions)
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// checkBurstCost checks what the burst dispatch costs besides compute:
+// the Invoke requests the CLI made (8 accepted, none throttled here, as
+// the stand-in counted them), each a billed Lambda request in the
+// estimate and the actual, and the burst queue's send, receive and delete
+// requests within 10% (they are exact here: 2 sends, 4 receives and 4
+// deletes per region).
+func checkBurstCost(t *testing.T, rep *report.Report, regions []*burstRegion) {
+	t.Helper()
+	est, act := rep.Cost.Estimate, rep.Cost.Actual
+	for _, l := range est.Lines {
+		t.Logf("  %-18s estimated %8.1f %-8s $%.8f; actual %8.1f $%.8f", l.Item, l.Quantity, l.Unit, l.USD, act.Line(l.Item).Quantity, act.Line(l.Item).USD)
+	}
+	var accepted int64
+	for _, r := range regions {
+		accepted += int64(r.svc.Accepted())
+	}
+	accepted-- // the test's own duplicate invoke in us-east-1
+	a := act.Usage
+	if a.InvokesAccepted != accepted || a.InvokeAttempts != accepted || a.InvokeThrottled != 0 || est.Usage.InvokesAccepted != 8 {
+		t.Errorf("invokes: actual %d accepted of %d attempts, %d throttled; the stand-ins accepted %d from the CLI; estimated %d",
+			a.InvokesAccepted, a.InvokeAttempts, a.InvokeThrottled, accepted, est.Usage.InvokesAccepted)
+	}
+	if e, got := est.Line(cost.ItemInvoke).Quantity, act.Line(cost.ItemInvoke).Quantity; e != 8 || got != 8 {
+		t.Errorf("lambda requests: estimated %v, actual %v; want 8 and 8", e, got)
+	}
+	for _, rc := range act.Regions {
+		if u := rc.Usage; u.SQSReceives != 4 || u.SQSDeletes != 4 || u.SQSSends != 2 {
+			t.Errorf("%s: SQS %d/%d/%d send/receive/delete, want 2 sends (a slice each), 4 receives and 4 deletes (a task each)", rc.Region, u.SQSSends, u.SQSReceives, u.SQSDeletes)
+		}
+	}
+	if e, got := est.Line(cost.ItemSQS).USD, act.Line(cost.ItemSQS).USD; !within(e, got, 0.10) {
+		t.Errorf("sqs: estimated $%.8f, actual $%.8f: more than 10%% apart", e, got)
+	}
+	// The GETs include the orchestrator's stop-marker read every poll on
+	// both sides. Each generator's own reads, 1 + ⌊lease to end / 1 s⌋, are
+	// 6 in the estimate (invoked at dispatch, 5.1 s) and 5 or 6 here (the
+	// invoke, cold start and receive take a few 100 ms): hence 20%.
+	if e, got := est.Usage.S3Gets, a.S3Gets; !within(float64(e), float64(got), 0.20) {
+		t.Errorf("s3 gets: estimated %d, actual %d: more than 20%% apart", e, got)
+	}
 }
 
 // killPlan runs one generator per region for a minute: long enough to be
