@@ -140,3 +140,45 @@ func TestDispatchOf(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimedSpans: a task the orchestrator claims after a stop has a
+// final result whose "engine start" is the claim's time, long after its
+// window's start. Its span says Claimed, so the report can tell it from a
+// generator that started late; a generator's span does not.
+func TestClaimedSpans(t *testing.T) {
+	ctx := context.Background()
+	p := &plan.Plan{
+		Name:    "claimed",
+		Engine:  engine.Config{Target: "http://127.0.0.1:1", Duration: 2 * time.Second},
+		Regions: []plan.Region{{Name: "a", Generators: 2}},
+	}
+	const runID = "20261125T180000Z-c1a1ed"
+	store, epoch, tasks := startedRun(t, p, runID, 7)
+	ran := shard.NewResult(&tasks[0])
+	ran.Final, ran.Leased, ran.Started, ran.Ended = true, epoch.Add(-time.Second), epoch, epoch.Add(2*time.Second)
+	ran.Snapshot = engine.NewSnapshot(epoch, time.Second)
+	put(t, store, shard.ResultKey(runID, "a", tasks[0].ID), ran)
+	lease, _ := json.Marshal(shard.Lease{TaskID: tasks[0].ID, Leased: ran.Leased, MessageID: "m-0"})
+	if err := store.Create(ctx, shard.LeaseKey(runID, "a", tasks[0].ID), lease); err != nil {
+		t.Fatal(err)
+	}
+	if err := claimUnstarted(ctx, store, runID, tasks); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Collect(ctx, store, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Shards.Completed != 2 || len(res.Generators) != 2 {
+		t.Fatalf("shards %+v, %d spans; want 2 completed, 2 spans", res.Shards, len(res.Generators))
+	}
+	for _, s := range res.Generators {
+		wantClaimed := s.Task == "a/"+tasks[1].ID
+		if s.Claimed != wantClaimed {
+			t.Errorf("%s: Claimed %v, want %v", s.Task, s.Claimed, wantClaimed)
+		}
+		if wantClaimed && s.Started.Sub(s.WindowStart) < time.Hour {
+			t.Errorf("%s: claimed %v after its window's start; the test wants a claim long after it", s.Task, s.Started.Sub(s.WindowStart))
+		}
+	}
+}

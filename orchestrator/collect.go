@@ -190,6 +190,7 @@ func (c *collector) final(f fetched) {
 	c.res.Generators = append(c.res.Generators, GeneratorSpan{
 		Task: name, Region: f.r.Region, Slice: f.r.Slice,
 		Leased: f.r.Leased, Started: f.r.Started, Ended: f.r.Ended, WindowStart: c.windows[name],
+		Claimed: f.r.Stopped == ClaimedReason,
 	})
 }
 

@@ -43,6 +43,9 @@ type GeneratorSpan struct {
 	Started     time.Time
 	Ended       time.Time
 	WindowStart time.Time
+	// Claimed: no generator ran the task; the orchestrator claimed it
+	// after a stop (its Leased, Started and Ended are the claim's time).
+	Claimed bool
 }
 
 // RegionResult is one region's merged results.

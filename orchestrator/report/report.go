@@ -167,6 +167,21 @@ type Shards struct {
 	Completed int      `json:"completed"`
 	Missing   []string `json:"missing"`
 	Corrupt   []string `json:"corrupt"`
+	// Claimed names the completed tasks no generator ran: the orchestrator
+	// claimed them after a stop, with an empty result.
+	Claimed []string `json:"claimed"`
+}
+
+// claimedTasks names the claimed spans' tasks, sorted.
+func claimedTasks(spans []orchestrator.GeneratorSpan) []string {
+	out := []string{}
+	for _, s := range spans {
+		if s.Claimed {
+			out = append(out, s.Task)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Complete reports whether every shard delivered readable results.
@@ -215,6 +230,7 @@ func Build(r *orchestrator.Result) *Report {
 			Completed: r.Shards.Completed,
 			Missing:   sorted(r.Shards.Missing),
 			Corrupt:   sorted(r.Shards.Corrupt),
+			Claimed:   claimedTasks(r.Generators),
 		},
 		Stopped: r.Stopped,
 	}

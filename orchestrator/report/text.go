@@ -221,11 +221,14 @@ func (t *textWriter) shards(r *Report) {
 	if len(s.Corrupt) > 0 {
 		t.printf(", %d corrupt", len(s.Corrupt))
 	}
+	if len(s.Claimed) > 0 {
+		t.printf(", %d claimed after the stop (never ran)", len(s.Claimed))
+	}
 	t.printf("\n")
 	for _, l := range []struct {
 		name string
 		ids  []string
-	}{{"missing", s.Missing}, {"corrupt", s.Corrupt}} {
+	}{{"missing", s.Missing}, {"corrupt", s.Corrupt}, {"claimed", s.Claimed}} {
 		if len(l.ids) > 0 {
 			t.printf("  %s: %s\n", l.name, strings.Join(l.ids, ", "))
 		}
