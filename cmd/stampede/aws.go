@@ -210,8 +210,9 @@ type awsEnv struct {
 
 // resolveAWS finds each plan region's queue, burst queue, bucket and
 // function (from the --aws-config file, else the stack's CloudFormation
-// outputs) and checks the stack regions before anything is sent
-// (awsstack.Preflight): credentials, the stack, the concurrency.
+// outputs) and checks every region before anything is sent
+// (awsstack.Preflight): credentials, the stack (none for an override), the
+// function and the concurrency.
 func resolveAWS(ctx context.Context, p *plan.Plan, fl awsFlags) (*awsEnv, error) {
 	env := &awsEnv{slices: max(1, len(orchestrator.SliceWindows(p.Engine.Duration, p.Slice)))}
 	for _, r := range p.Regions {
@@ -224,19 +225,15 @@ func resolveAWS(ctx context.Context, p *plan.Plan, fl awsFlags) (*awsEnv, error)
 	if env.cfg, err = config.LoadDefaultConfig(ctx); err != nil {
 		return nil, exit(ExitInfra, "aws backend: load AWS config: %w", err)
 	}
-	var stackRegions []string
 	needed := map[string]int{}
 	for _, r := range p.Regions {
-		if _, ok := overrides[r.Name]; !ok {
-			stackRegions = append(stackRegions, r.Name)
-		}
 		// A slice's generators start while the previous slice's still end.
 		needed[r.Name] = r.Generators * min(2, env.slices)
 	}
-	if len(stackRegions) > 0 {
-		if err := awsstack.Preflight(ctx, env.cfg, stackRegions, fl.stack, needed); err != nil {
-			return nil, exit(ExitInfra, "aws backend: preflight: %w", err)
-		}
+	// Regions in the override file have no stack: their function (when
+	// named) and the account's concurrency are still checked.
+	if err := awsstack.Preflight(ctx, env.cfg, env.regions, fl.stack, overrides, needed); err != nil {
+		return nil, exit(ExitInfra, "aws backend: preflight: %w", err)
 	}
 	if env.eps, err = awsstack.Resolve(ctx, env.cfg, env.regions, fl.stack, overrides); err != nil {
 		return nil, exit(ExitInfra, "aws backend: %w", err)

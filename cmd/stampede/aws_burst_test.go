@@ -460,3 +460,87 @@ func TestKillSwitchAWS(t *testing.T) {
 		t.Error("us-east-1 keeps a reservation after the run")
 	}
 }
+
+// TestRunAWSOverridePreflight: regions given with --aws-config have no
+// stack, but the preflight still checks the credentials (moto's STS), the
+// function the file names (the Lambda stand-in) and the account's
+// concurrency, and sends nothing when a check fails.
+func TestRunAWSOverridePreflight(t *testing.T) {
+	la := startLocalAWS(t)
+	regions, awsConfig := startBurstRegions(t, la, map[string]int{}, "us-east-1", "eu-west-1")
+	us, eu := regions[0], regions[1]
+	dir := t.TempDir()
+	planPath := writePlan(t, dir, "burst.yaml", awsPlan)
+	run := func(extra ...string) (int, string) {
+		args := append([]string{"run", planPath, "--backend", "aws", "--dispatch", "burst", "--aws-config", awsConfig,
+			"--target", "http://127.0.0.1:9", "--lead", "3s", "--yes", "--quiet", "--store", dir}, extra...)
+		code, _, stderr := runCLI(context.Background(), args...)
+		return code, stderr
+	}
+	nothingSent := func(what string) {
+		t.Helper()
+		for _, r := range regions {
+			if n := queueDepth(t, la.sqs, r.burstURL); n != 0 || r.svc.Accepted() != 0 {
+				t.Errorf("%s: %s: %d messages sent, %d invokes accepted; want none", what, r.name, n, r.svc.Accepted())
+			}
+		}
+	}
+
+	// A stopped function (the kill switch's reserved concurrency 0).
+	if err := eu.fn.SetReserved(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := run()
+	if code != ExitInfra || !strings.Contains(stderr, "preflight: eu-west-1: generator function "+eu.svc.Function()+" is stopped (reserved concurrency 0") ||
+		!strings.Contains(stderr, "aws lambda delete-function-concurrency --region eu-west-1") || strings.Contains(stderr, "us-east-1:") {
+		t.Errorf("stopped function: exit %d\n%s", code, stderr)
+	}
+	nothingSent("stopped function")
+
+	// Too small a reservation for 2 generators × 2 slices at once.
+	if err := eu.fn.SetReserved(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr = run()
+	if code != ExitInfra || !strings.Contains(stderr, "eu-west-1: the plan needs 4 generators at once but function "+eu.svc.Function()+" has a reserved concurrency of 3") ||
+		!strings.Contains(stderr, "put-function-concurrency") {
+		t.Errorf("reservation of 3: exit %d\n%s", code, stderr)
+	}
+	if err := eu.fn.DeleteReserved(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The account's limit (each stand-in: 1000) against more generators.
+	code, stderr = run("--generators", "600")
+	for _, r := range regions {
+		if !strings.Contains(stderr, r.name+": the plan needs 1200 generators at once but the account's Lambda concurrency limit there is 1000") {
+			t.Errorf("1200 generators in %s: exit %d\n%s", r.name, code, stderr)
+		}
+	}
+	nothingSent("over the account")
+
+	// A function the file names that does not exist.
+	bad := filepath.Join(dir, "bad.yaml")
+	src, err := os.ReadFile(awsConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(src), "function: "+us.svc.Function(), "function: not-deployed", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	awsConfig = bad
+	code, stderr = run()
+	if code != ExitInfra || !strings.Contains(stderr, "us-east-1: generator function not-deployed: ") || !strings.Contains(stderr, "check function: for us-east-1 in the override file") {
+		t.Errorf("unknown function: exit %d\n%s", code, stderr)
+	}
+
+	// Without credentials nothing else is asked.
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true") // no instance metadata to ask either
+	code, stderr = run()
+	if code != ExitInfra || !strings.Contains(stderr, "no working AWS credentials") || !strings.Contains(stderr, "aws configure") {
+		t.Errorf("no credentials: exit %d\n%s", code, stderr)
+	}
+	nothingSent("no credentials")
+}
