@@ -184,7 +184,7 @@ func TestAgainstMoto(t *testing.T) {
 		{name: "override function missing", regions: []string{"us-east-1"},
 			overrides:  Overrides{"us-east-1": {FunctionName: "no-such-generator"}},
 			generators: map[string]int{"us-east-1": 1}, limit: 1000, unreserved: 1000,
-			want: []string{"us-east-1: generator function no-such-generator: ", "ResourceNotFound", "check function: for us-east-1 in the override file"},
+			want:    []string{"us-east-1: generator function no-such-generator: ", "ResourceNotFound", "check function: for us-east-1 in the override file"},
 			notWant: "stampede deploy"},
 		{name: "override reserved too small", regions: []string{"us-east-1"},
 			overrides:  Overrides{"us-east-1": {FunctionName: "small-generator"}},
