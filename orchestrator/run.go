@@ -191,6 +191,7 @@ func Run(ctx context.Context, p *plan.Plan, b Backend, opts Options) (*Result, e
 	}
 	w := newWatcher(b.Store, p, runID, epoch, tasks, opts)
 	w.dispatchFailed = make(chan error, 1)
+	w.redispatch = newRedispatch(b, tasks, epoch)
 	var wg sync.WaitGroup
 	wg.Go(func() { sendLater(store, b, ws[1:], w.stopped, w.dispatchFailed) })
 	stopped := w.watch(ctx)

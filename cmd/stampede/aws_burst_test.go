@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,6 +46,13 @@ type burstRegion struct {
 // --aws-config file naming it all.
 func startBurstRegions(t *testing.T, la *localAWS, emulators map[string]int, names ...string) ([]*burstRegion, string) {
 	t.Helper()
+	return startBurstRegionsEnv(t, la, emulators, nil, names...)
+}
+
+// startBurstRegionsEnv is startBurstRegions with env, when not nil, to
+// change each region's function environment.
+func startBurstRegionsEnv(t *testing.T, la *localAWS, emulators map[string]int, env func(region string, env map[string]string), names ...string) ([]*burstRegion, string) {
+	t.Helper()
 	var builds lambdaharness.Builds
 	bins := builds.Binaries(t)
 	var (
@@ -58,9 +66,12 @@ func startBurstRegions(t *testing.T, la *localAWS, emulators map[string]int, nam
 		r.burstURL = localaws.CreateQueue(t, la.sqs, "burst-"+name)
 		r.bucket = localaws.CreateBucket(t, la.s3, "results-"+name)
 		r.store = s3store.New(la.s3, r.bucket)
+		fenv := la.functionEnv(r.bucket, r.burstURL)
+		if env != nil {
+			env(name, fenv)
+		}
 		r.svc = lambdaharness.StartService(t, lambdaharness.ServiceOptions{
-			Region: name, Binaries: bins, Emulators: emulators[name], Timeout: 60 * time.Second,
-			Env: la.functionEnv(r.bucket, r.burstURL),
+			Region: name, Binaries: bins, Emulators: emulators[name], Timeout: 60 * time.Second, Env: fenv,
 		})
 		r.fn = lambdafunc.New(localaws.NewLambdaClient(localaws.Config(context.Background(), t, r.svc.URL)), r.svc.Function())
 		services = append(services, r.svc)
@@ -260,6 +271,88 @@ func checkBurstCost(t *testing.T, rep *report.Report, regions []*burstRegion) {
 	if e, got := est.Usage.S3Gets, a.S3Gets; !within(float64(e), float64(got), 0.20) {
 		t.Errorf("s3 gets: estimated %d, actual %d: more than 20%% apart", e, got)
 	}
+}
+
+// TestRunAWSBurstLeaseFault: one generator's lease cannot be written (S3
+// answers its conditional PUT 403 on every try, through a fault proxy in
+// front of us-east-1's generators): it retries, gives up and deletes its
+// message. At the task's window start the CLI finds no lease for it, sends
+// it again and invokes once more; the new generator leases it and runs,
+// late. Every task completes, the counts equal the target's, no message is
+// left, and the actual cost counts the ninth invoke.
+func TestRunAWSBurstLeaseFault(t *testing.T) {
+	la := startLocalAWS(t)
+	target, served := countingTarget(t)
+	const victim = "g0000-s00"
+	faults := localaws.StartFaultsMatching(t, la.s3URL, 1+generator.DefaultRetries, localaws.Status(403), func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/leases/") && strings.Contains(r.URL.Path, victim)
+	})
+	regions, awsConfig := startBurstRegionsEnv(t, la, map[string]int{"us-east-1": 5, "eu-west-1": 4}, func(region string, env map[string]string) {
+		if region == "us-east-1" {
+			env["AWS_ENDPOINT_URL_S3"] = faults.URL
+		}
+	}, "us-east-1", "eu-west-1")
+	us := regions[0]
+	dir := t.TempDir()
+	out := filepath.Join(dir, "report")
+	code, stdout, stderr := runCLI(context.Background(), "run", writePlan(t, dir, "burst.yaml", awsPlan), "--backend", "aws", "--dispatch", "burst",
+		"--aws-config", awsConfig, "--target", target.URL, "--lead", "6s", "--out", out, "--yes", "--progress-every", "1s")
+	if code != ExitPassed {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if faults.Faulted() != 1+generator.DefaultRetries {
+		t.Errorf("%d lease PUTs faulted, want %d (one generator's tries)", faults.Faulted(), 1+generator.DefaultRetries)
+	}
+	waitFor(t, 20*time.Second, "every invocation to end", func() bool {
+		return us.svc.Running()+us.svc.Waiting() == 0 && len(us.svc.Invocations()) == 5
+	})
+	failed := 0
+	for _, inv := range us.svc.Invocations() {
+		if strings.Contains(inv.Err+string(inv.Response), "lease not written after 5 tries") {
+			failed++
+		}
+	}
+	if failed != 1 || us.svc.Accepted() != 5 {
+		t.Errorf("us-east-1: %d invocations failed their lease, %d accepted; want 1, and 4 + 1 sent again", failed, us.svc.Accepted())
+	}
+	rep, err := report.ReadJSON(filepath.Join(out, ReportJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Requests != served.Load() || rep.Shards.Expected != 8 || rep.Shards.Completed != 8 || !rep.Shards.Complete() || rep.Errors != 0 {
+		t.Errorf("report: %d requests (target %d), %d errors, shards %+v; want every task completed", rep.Requests, served.Load(), rep.Errors, rep.Shards)
+	}
+	for _, r := range regions {
+		if n := queueDepth(t, la.sqs, r.burstURL); n != 0 {
+			t.Errorf("%s: %d messages left in the burst queue", r.name, n)
+		}
+	}
+	// The victim ran, leased after its window's start (when it was sent
+	// again), where its slice's peer started on time.
+	res, peer := lastResult(t, us, rep.RunID, victim), lastResult(t, us, rep.RunID, "g0001-s00")
+	late := res.Started.Sub(peer.Started)
+	t.Logf("%s: leased %v after its window's start (its peer's engine start), engine %v late; %d requests, the peer %d",
+		victim, res.Leased.Sub(peer.Started).Round(time.Millisecond), late.Round(time.Millisecond), res.Snapshot.Total().Requests, peer.Snapshot.Total().Requests)
+	if res.Leased.Before(peer.Started) || late > 3*time.Second || res.Snapshot.Total().Requests == 0 {
+		t.Errorf("%s: leased %v, started %v (peer %v), %d requests; want leased after its window's start and run", victim, res.Leased, res.Started, peer.Started, res.Snapshot.Total().Requests)
+	}
+	if a := rep.Cost.Actual.Usage; a.InvokesAccepted != 9 {
+		t.Errorf("actual cost: %d invokes accepted, want 9 (8 + the second chance)", a.InvokesAccepted)
+	}
+}
+
+// lastResult reads task id's final result from r's bucket.
+func lastResult(t *testing.T, r *burstRegion, runID, id string) *shard.Result {
+	t.Helper()
+	data, err := r.store.Get(context.Background(), shard.ResultKey(runID, r.name, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := shard.DecodeResult(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // killPlan runs one generator per region for a minute: long enough to be
