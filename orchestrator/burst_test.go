@@ -224,7 +224,7 @@ func TestRedispatch(t *testing.T) {
 		}
 	}
 	r.check(ctx, epoch.Add(-time.Millisecond), leased) // before slice 0
-	r.check(ctx, epoch, nil)                            // the listing failed
+	r.check(ctx, epoch, nil)                           // the listing failed
 	if q.Len() != 0 || inv.n.Load() != 0 {
 		t.Fatalf("%d sent, %d invoked before the window or without a listing", q.Len(), inv.n.Load())
 	}
