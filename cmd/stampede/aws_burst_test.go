@@ -329,7 +329,7 @@ func TestRunAWSBurstLeaseFault(t *testing.T) {
 	}
 	// The victim ran, leased after its window's start (when it was sent
 	// again), where its slice's peer started on time.
-	res, peer := lastResult(t, us, rep.RunID, victim), lastResult(t, us, rep.RunID, "g0001-s00")
+	res, peer := storedResult(t, us, rep.RunID, victim), storedResult(t, us, rep.RunID, "g0001-s00")
 	late := res.Started.Sub(peer.Started)
 	t.Logf("%s: leased %v after its window's start (its peer's engine start), engine %v late; %d requests, the peer %d",
 		victim, res.Leased.Sub(peer.Started).Round(time.Millisecond), late.Round(time.Millisecond), res.Snapshot.Total().Requests, peer.Snapshot.Total().Requests)
@@ -341,8 +341,8 @@ func TestRunAWSBurstLeaseFault(t *testing.T) {
 	}
 }
 
-// lastResult reads task id's final result from r's bucket.
-func lastResult(t *testing.T, r *burstRegion, runID, id string) *shard.Result {
+// storedResult reads task id's final result from r's bucket.
+func storedResult(t *testing.T, r *burstRegion, runID, id string) *shard.Result {
 	t.Helper()
 	data, err := r.store.Get(context.Background(), shard.ResultKey(runID, r.name, id))
 	if err != nil {

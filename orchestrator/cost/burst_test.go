@@ -47,13 +47,7 @@ func TestEstimateBurst(t *testing.T) {
 		LogBytes: 2 * DefaultLogBytes,
 		Requests: 200,
 	}
-	if !near(u.GeneratorSeconds, want.GeneratorSeconds, 1e-9) || !near(u.GBSeconds, want.GBSeconds, 1e-9) {
-		t.Errorf("generator-seconds %v GB-s %v, want %v %v", u.GeneratorSeconds, u.GBSeconds, want.GeneratorSeconds, want.GBSeconds)
-	}
-	u.GeneratorSeconds, u.GBSeconds = want.GeneratorSeconds, want.GBSeconds
-	if u != want {
-		t.Errorf("usage\n got %+v\nwant %+v", u, want)
-	}
+	checkUsage(t, u, want)
 	if l := c.Estimate.Line(ItemInvoke); l.Quantity != 2 || !near(l.USD, 2*0.2e-6, 1e-15) {
 		t.Errorf("lambda requests %+v, want 2 at $0.20 per million", l)
 	}
@@ -153,13 +147,7 @@ func TestActualBurst(t *testing.T) {
 		},
 		LogBytes: 2 * DefaultLogBytes,
 	}
-	if !near(u.GeneratorSeconds, want.GeneratorSeconds, 1e-9) || !near(u.GBSeconds, want.GBSeconds, 1e-9) {
-		t.Errorf("generator-seconds %v GB-s %v, want %v %v", u.GeneratorSeconds, u.GBSeconds, want.GeneratorSeconds, want.GBSeconds)
-	}
-	u.GeneratorSeconds, u.GBSeconds = want.GeneratorSeconds, want.GBSeconds
-	if u != want {
-		t.Errorf("usage\n got %+v\nwant %+v", u, want)
-	}
+	checkUsage(t, u, want)
 	wantUSD := want.GBSeconds*0.0000133334 + 2*0.2e-6 + 4*0.4e-6 + 51*0.005e-3 + 86*0.0004e-3 + float64(want.LogBytes)/GB*0.5
 	if !near(c.Actual.TotalUSD, wantUSD, 1e-12) {
 		t.Errorf("actual $%.9f, want $%.9f", c.Actual.TotalUSD, wantUSD)

@@ -38,6 +38,19 @@ scenarios:
       - get: /a
 `
 
+// checkUsage compares usage with want: the seconds within 1e-9, the rest
+// exactly.
+func checkUsage(t *testing.T, u, want Usage) {
+	t.Helper()
+	if !near(u.GeneratorSeconds, want.GeneratorSeconds, 1e-9) || !near(u.GBSeconds, want.GBSeconds, 1e-9) {
+		t.Errorf("generator-seconds %v GB-s %v, want %v %v", u.GeneratorSeconds, u.GBSeconds, want.GeneratorSeconds, want.GBSeconds)
+	}
+	u.GeneratorSeconds, u.GBSeconds = want.GeneratorSeconds, want.GBSeconds
+	if u != want {
+		t.Errorf("usage\n got %+v\nwant %+v", u, want)
+	}
+}
+
 // TestEstimateCounts checks every count of a small plan by hand: 2 tasks
 // of 20 s, lead 1 s, drain 100 ms, result write 100 ms, polls every 1 s.
 func TestEstimateCounts(t *testing.T) {
@@ -71,13 +84,7 @@ func TestEstimateCounts(t *testing.T) {
 		LogBytes: 2 * DefaultLogBytes,
 		Requests: 200,
 	}
-	if !near(u.GeneratorSeconds, want.GeneratorSeconds, 1e-9) || !near(u.GBSeconds, want.GBSeconds, 1e-9) {
-		t.Errorf("generator-seconds %v GB-s %v, want %v %v", u.GeneratorSeconds, u.GBSeconds, want.GeneratorSeconds, want.GBSeconds)
-	}
-	u.GeneratorSeconds, u.GBSeconds = want.GeneratorSeconds, want.GBSeconds
-	if u != want {
-		t.Errorf("usage\n got %+v\nwant %+v", u, want)
-	}
+	checkUsage(t, u, want)
 	wantUSD := want.GBSeconds*0.0000133334 + 2*0.2e-6 + 9*0.4e-6 + 83*0.005e-3 + 81*0.0004e-3 +
 		float64(want.BytesOut)/GB*0.09 + float64(want.LogBytes)/GB*0.5
 	if !near(c.Estimate.TotalUSD, wantUSD, 1e-12) {
