@@ -27,10 +27,26 @@ import (
 // one task from the burst queue. Lambda scales a function by
 // LambdaScalePerStep execution environments every LambdaScaleStep, so
 // 1,000 generators can be running within seconds: LeadBurst.
+//
+// DispatchLocal is the local backend's: generator goroutines of the
+// orchestrator's process take the tasks from in-process queues.
 const (
 	DispatchSQS   = "sqs"
 	DispatchBurst = "burst"
+	DispatchLocal = "local"
 )
+
+// DispatchOf names how b starts its generators: DispatchBurst when it has
+// invokers, DispatchLocal on the local backend, DispatchSQS otherwise.
+func DispatchOf(b Backend) string {
+	switch {
+	case b.Invokers != nil:
+		return DispatchBurst
+	case b.Name == BackendLocal || b.Name == "":
+		return DispatchLocal
+	}
+	return DispatchSQS
+}
 
 // Lambda's documented scaling rate per function (DESIGN.md): up to 1,000
 // new execution environments every 10 s.
@@ -105,6 +121,68 @@ func invokeAll(ctx context.Context, invokers map[string]Invoker, runID string, s
 		}
 	}
 	return fmt.Errorf("burst invoke: %s: %w", strings.Join(msgs, "; "), first)
+}
+
+// redispatch is the burst dispatch's second chance for a task whose
+// generator did not take it: a lease the generator could not write (it
+// retries, then deletes the message), an invocation Lambda lost or that
+// failed before its lease. No event source would ever deliver such a task
+// again. So once per slice, at its window's start (when the lead has
+// given every generator time to take its task), Run sends each task of the
+// slice that has no lease yet to the burst queue once more and invokes
+// the function once more for it. Its generator starts late (a late joiner
+// in the report) instead of never. A generator that was only slow and
+// leases after all leaves the second invocation nothing to do: the lease
+// is a conditional create. It is owned by the watcher.
+type redispatch struct {
+	b     Backend
+	waves []wave // by slice; at: the window's start
+	done  []bool
+	// sent names the tasks sent again, "<region>/<task-id>".
+	sent []string
+}
+
+// newRedispatch returns the second chance of b's tasks (nil unless b
+// dispatches in bursts).
+func newRedispatch(b Backend, tasks []shard.Task, epoch time.Time) *redispatch {
+	if b.Invokers == nil {
+		return nil
+	}
+	ws := waves(tasks, epoch, 0)
+	return &redispatch{b: b, waves: ws, done: make([]bool, len(ws))}
+}
+
+// check dispatches again, once per slice whose window has started and not
+// ended by now, the slice's tasks that leased (the latest lease listing:
+// task names) does not hold. A nil leased (the listing failed) waits for
+// the next poll. A task whose second dispatch fails stays missing, named
+// in the report.
+func (r *redispatch) check(ctx context.Context, now time.Time, leased map[string]bool) {
+	if r == nil || leased == nil {
+		return
+	}
+	for i, w := range r.waves {
+		if r.done[i] || len(w.tasks) == 0 || now.Before(w.at) {
+			continue
+		}
+		r.done[i] = true
+		if !now.Before(w.at.Add(w.tasks[0].Config.Window.End - w.tasks[0].Config.Window.Start)) {
+			continue // over already: a generator would do nothing
+		}
+		var again []shard.Task
+		for _, t := range w.tasks {
+			if !leased[taskName(t.Region, t.ID)] {
+				again = append(again, t)
+			}
+		}
+		if len(again) == 0 {
+			continue
+		}
+		_ = dispatch(ctx, r.b, again)
+		for _, t := range again {
+			r.sent = append(r.sent, taskName(t.Region, t.ID))
+		}
+	}
 }
 
 // ClaimedReason is the Stopped reason of a task the orchestrator claimed;

@@ -3,7 +3,9 @@ package orchestrator
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,5 +124,117 @@ func TestBurstInvokePayload(t *testing.T) {
 		if err := json.Unmarshal(inv.Payload, &ev); err != nil || ev.Burst != (shard.Burst{RunID: tasks[0].RunID, Region: "a", Slice: 0}) || !inv.Async {
 			t.Errorf("payload %s: %+v, %v", inv.Payload, ev, err)
 		}
+	}
+}
+
+func TestDispatchOf(t *testing.T) {
+	for _, tt := range []struct {
+		b    Backend
+		want string
+	}{
+		{Backend{}, DispatchLocal},
+		{Backend{Name: BackendLocal}, DispatchLocal},
+		{Backend{Name: BackendAWS}, DispatchSQS},
+		{Backend{Name: BackendAWS, Invokers: map[string]Invoker{}}, DispatchBurst},
+	} {
+		if got := DispatchOf(tt.b); got != tt.want {
+			t.Errorf("DispatchOf(%s, invokers %v) = %q, want %q", tt.b.Name, tt.b.Invokers != nil, got, tt.want)
+		}
+	}
+}
+
+// TestClaimedSpans: a task the orchestrator claims after a stop has a
+// final result whose "engine start" is the claim's time, long after its
+// window's start. Its span says Claimed, so the report can tell it from a
+// generator that started late; a generator's span does not.
+func TestClaimedSpans(t *testing.T) {
+	ctx := context.Background()
+	p := &plan.Plan{
+		Name:    "claimed",
+		Engine:  engine.Config{Target: "http://127.0.0.1:1", Duration: 2 * time.Second},
+		Regions: []plan.Region{{Name: "a", Generators: 2}},
+	}
+	const runID = "20261125T180000Z-c1a1ed"
+	store, epoch, tasks := startedRun(t, p, runID, 7)
+	ran := shard.NewResult(&tasks[0])
+	ran.Final, ran.Leased, ran.Started, ran.Ended = true, epoch.Add(-time.Second), epoch, epoch.Add(2*time.Second)
+	ran.Snapshot = engine.NewSnapshot(epoch, time.Second)
+	put(t, store, shard.ResultKey(runID, "a", tasks[0].ID), ran)
+	lease, _ := json.Marshal(shard.Lease{TaskID: tasks[0].ID, Leased: ran.Leased, MessageID: "m-0"})
+	if err := store.Create(ctx, shard.LeaseKey(runID, "a", tasks[0].ID), lease); err != nil {
+		t.Fatal(err)
+	}
+	if err := claimUnstarted(ctx, store, runID, tasks); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Collect(ctx, store, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Shards.Completed != 2 || len(res.Generators) != 2 {
+		t.Fatalf("shards %+v, %d spans; want 2 completed, 2 spans", res.Shards, len(res.Generators))
+	}
+	for _, s := range res.Generators {
+		wantClaimed := s.Task == "a/"+tasks[1].ID
+		if s.Claimed != wantClaimed {
+			t.Errorf("%s: Claimed %v, want %v", s.Task, s.Claimed, wantClaimed)
+		}
+		if wantClaimed && s.Started.Sub(s.WindowStart) < time.Hour {
+			t.Errorf("%s: claimed %v after its window's start; the test wants a claim long after it", s.Task, s.Started.Sub(s.WindowStart))
+		}
+	}
+}
+
+// countInvokes is an Invoker that counts its invokes.
+type countInvokes struct{ n atomic.Int64 }
+
+func (c *countInvokes) InvokeAsync(context.Context, []byte) error {
+	c.n.Add(1)
+	return nil
+}
+
+// TestRedispatch: at a slice's window start, the tasks of that slice
+// without a lease are sent again and invoked once more each — once; not
+// before the start, not after the window's end, not when the lease
+// listing failed.
+func TestRedispatch(t *testing.T) {
+	ctx := context.Background()
+	q := memqueue.New(time.Minute)
+	inv := &countInvokes{}
+	b := Backend{Name: BackendAWS, Queues: map[string]Queue{"a": q}, Invokers: map[string]Invoker{"a": inv}}
+	epoch := time.Now().Truncate(time.Millisecond)
+	p := &plan.Plan{
+		Engine: engine.Config{Target: "http://127.0.0.1:9", Duration: 4 * time.Second, Load: engine.Load{Model: engine.ModelOpen, Rate: 1},
+			Scenarios: []engine.Scenario{{Name: "s", Weight: 1, Steps: []engine.Step{{Name: "GET /", Method: "GET", URL: "/"}}}}},
+		Slice:   2 * time.Second,
+		Regions: []plan.Region{{Name: "a", Generators: 3}},
+	}
+	tasks, err := Split(p, "20261203T000000Z-abcdef", epoch, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRedispatch(b, tasks, epoch)
+	if newRedispatch(Backend{Queues: b.Queues}, tasks, epoch) != nil {
+		t.Error("a second chance without burst dispatch")
+	}
+	leased := map[string]bool{}
+	for _, tk := range tasks {
+		if tk.ID != "g0001-s00" && tk.ID != "g0002-s01" {
+			leased[taskName(tk.Region, tk.ID)] = true
+		}
+	}
+	r.check(ctx, epoch.Add(-time.Millisecond), leased) // before slice 0
+	r.check(ctx, epoch, nil)                           // the listing failed
+	if q.Len() != 0 || inv.n.Load() != 0 {
+		t.Fatalf("%d sent, %d invoked before the window or without a listing", q.Len(), inv.n.Load())
+	}
+	r.check(ctx, epoch.Add(100*time.Millisecond), leased)
+	r.check(ctx, epoch.Add(time.Second), leased) // once per slice
+	if q.Len() != 1 || inv.n.Load() != 1 || !slices.Equal(r.sent, []string{"a/g0001-s00"}) {
+		t.Errorf("slice 0: %d sent, %d invoked, %v; want a/g0001-s00 once", q.Len(), inv.n.Load(), r.sent)
+	}
+	r.check(ctx, epoch.Add(4*time.Second), leased) // slice 1 is over
+	if q.Len() != 1 || inv.n.Load() != 1 {
+		t.Errorf("after slice 1's end: %d sent, %d invoked; want nothing more", q.Len(), inv.n.Load())
 	}
 }

@@ -52,6 +52,7 @@ func Collect(ctx context.Context, store shard.Store, runID string) (*Result, err
 
 	c := newCollector(runID, m)
 	c.res.Plan = p
+	c.res.Backend, c.res.Dispatch, c.res.Lead = m.Backend, m.Dispatch, m.Lead
 	// A stop marker says the run was stopped, by whom or why: the
 	// orchestrator itself, or `stampede stop` from elsewhere.
 	if reason, err := store.Get(ctx, shard.StopKey(runID)); err == nil {
@@ -206,6 +207,7 @@ func (c *collector) final(f fetched) {
 	c.res.Generators = append(c.res.Generators, GeneratorSpan{
 		Task: name, Region: f.r.Region, Slice: f.r.Slice,
 		Leased: f.r.Leased, Started: f.r.Started, Ended: f.r.Ended, WindowStart: c.windows[name],
+		Claimed: f.r.Stopped == ClaimedReason,
 	})
 }
 

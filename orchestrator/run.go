@@ -180,7 +180,8 @@ func Run(ctx context.Context, p *plan.Plan, b Backend, opts Options) (*Result, e
 		}
 	}
 	store := context.WithoutCancel(ctx) // store calls outlive an interrupt
-	if err := writeManifest(store, b.Store, p, runID, epoch, seed, tasks); err != nil {
+	how := shard.Manifest{Backend: b.Name, Dispatch: DispatchOf(b), Lead: lead}
+	if err := writeManifest(store, b.Store, p, runID, epoch, seed, tasks, how); err != nil {
 		return nil, fmt.Errorf("run %s: %w", runID, err)
 	}
 	ws := waves(tasks, epoch, lead)
@@ -190,6 +191,7 @@ func Run(ctx context.Context, p *plan.Plan, b Backend, opts Options) (*Result, e
 	}
 	w := newWatcher(b.Store, p, runID, epoch, tasks, opts)
 	w.dispatchFailed = make(chan error, 1)
+	w.redispatch = newRedispatch(b, tasks, epoch)
 	var wg sync.WaitGroup
 	wg.Go(func() { sendLater(store, b, ws[1:], w.stopped, w.dispatchFailed) })
 	stopped := w.watch(ctx)
@@ -236,9 +238,10 @@ func NewRunID(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// writeManifest creates the run's manifest (a run id is used once). The
-// plan is stored with the engine's Env values removed.
-func writeManifest(ctx context.Context, store shard.Store, p *plan.Plan, runID string, epoch time.Time, seed uint64, tasks []shard.Task) error {
+// writeManifest creates the run's manifest (a run id is used once), with
+// how's Backend, Dispatch and Lead. The plan is stored with the engine's
+// Env values removed.
+func writeManifest(ctx context.Context, store shard.Store, p *plan.Plan, runID string, epoch time.Time, seed uint64, tasks []shard.Task, how shard.Manifest) error {
 	clean := *p
 	clean.Engine.Env = nil
 	clean.Seed = seed
@@ -250,6 +253,7 @@ func writeManifest(ctx context.Context, store shard.Store, p *plan.Plan, runID s
 	m := shard.Manifest{
 		RunID: runID, Source: p.Source, Plan: planJSON, Epoch: epoch, Seed: seed,
 		Duration: p.Engine.Duration, Interval: Interval(p.Engine),
+		Backend: how.Backend, Dispatch: how.Dispatch, Lead: how.Lead,
 	}
 	for _, r := range p.Regions {
 		m.Regions = append(m.Regions, shard.ManifestRegion{Name: r.Name, Generators: r.Generators})

@@ -259,6 +259,12 @@ func TestRunAcceptance(t *testing.T) {
 		t.Fatalf("Collect: %v", err)
 	}
 	slices.Sort(junk)
+	// How the run went out is part of its record.
+	for _, r := range []*orchestrator.Result{res, again} {
+		if r.Backend != orchestrator.BackendLocal || r.Dispatch != orchestrator.DispatchLocal || r.Lead != orchestrator.DefaultLeadLocal {
+			t.Errorf("backend %q dispatch %q lead %v, want local, local, %v", r.Backend, r.Dispatch, r.Lead, orchestrator.DefaultLeadLocal)
+		}
+	}
 	if !slices.Equal(again.Shards.Corrupt, junk) || again.Shards.Completed != 18 {
 		t.Errorf("Corrupt = %q (completed %d), want %q", again.Shards.Corrupt, again.Shards.Completed, junk)
 	}

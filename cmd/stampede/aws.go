@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -81,27 +82,64 @@ type runBackend struct {
 // adapterOps counts the requests the orchestrator's AWS clients really
 // made, retries included: one LIST through the multi-region store is one
 // LIST per region's bucket, which a counter above that store would miss.
+// Its slices are by region, in regions' order (invokers only with burst
+// dispatch).
 type adapterOps struct {
-	queues []*sqsqueue.Queue
-	stores []*s3store.Store
+	regions  []string
+	queues   []*sqsqueue.Queue
+	stores   []*s3store.Store
+	invokers []*countedInvoker
 }
+
+var _ cost.RegionCounter = adapterOps{}
 
 // Ops sums the adapters' counters.
 func (a adapterOps) Ops() cost.Ops {
 	var o cost.Ops
-	for _, q := range a.queues {
-		n := q.Ops()
-		o.SQSSends += n.Sends
-		o.SQSReceives += n.Receives
-		o.SQSDeletes += n.Deletes
-	}
-	for _, st := range a.stores {
-		n := st.Ops()
-		o.S3Puts += n.Puts
-		o.S3Gets += n.Gets
-		o.S3Lists += n.Lists
+	for _, r := range a.RegionOps() {
+		o.Add(r)
 	}
 	return o
+}
+
+// RegionOps is each region's adapters' counts.
+func (a adapterOps) RegionOps() map[string]cost.Ops {
+	out := make(map[string]cost.Ops, len(a.regions))
+	for i, r := range a.regions {
+		var o cost.Ops
+		if i < len(a.queues) {
+			n := a.queues[i].Ops()
+			o.SQSSends, o.SQSReceives, o.SQSDeletes = n.Sends, n.Receives, n.Deletes
+		}
+		if i < len(a.stores) {
+			n := a.stores[i].Ops()
+			o.S3Puts, o.S3Gets, o.S3Lists = n.Puts, n.Gets, n.Lists
+		}
+		if i < len(a.invokers) {
+			n := a.invokers[i].fn.Ops()
+			o.InvokesAccepted, o.InvokeAttempts, o.InvokeThrottled = a.invokers[i].accepted.Load(), n.Invokes, n.Throttled
+		}
+		out[r] = o
+	}
+	return out
+}
+
+// countedInvoker is the burst dispatch's invoker of one region: the Lambda
+// adapter (which counts attempts and 429s), and the invokes Lambda
+// accepted, each a billed invocation.
+type countedInvoker struct {
+	fn       *lambdafunc.Function
+	accepted atomic.Int64
+}
+
+var _ orchestrator.Invoker = (*countedInvoker)(nil)
+
+func (c *countedInvoker) InvokeAsync(ctx context.Context, payload []byte) error {
+	if err := c.fn.InvokeAsync(ctx, payload); err != nil {
+		return err
+	}
+	c.accepted.Add(1)
+	return nil
 }
 
 // check validates the backend flags.
@@ -172,8 +210,9 @@ type awsEnv struct {
 
 // resolveAWS finds each plan region's queue, burst queue, bucket and
 // function (from the --aws-config file, else the stack's CloudFormation
-// outputs) and checks the stack regions before anything is sent
-// (awsstack.Preflight): credentials, the stack, the concurrency.
+// outputs) and checks every region before anything is sent
+// (awsstack.Preflight): credentials, the stack (none for an override), the
+// function and the concurrency.
 func resolveAWS(ctx context.Context, p *plan.Plan, fl awsFlags) (*awsEnv, error) {
 	env := &awsEnv{slices: max(1, len(orchestrator.SliceWindows(p.Engine.Duration, p.Slice)))}
 	for _, r := range p.Regions {
@@ -186,19 +225,15 @@ func resolveAWS(ctx context.Context, p *plan.Plan, fl awsFlags) (*awsEnv, error)
 	if env.cfg, err = config.LoadDefaultConfig(ctx); err != nil {
 		return nil, exit(ExitInfra, "aws backend: load AWS config: %w", err)
 	}
-	var stackRegions []string
 	needed := map[string]int{}
 	for _, r := range p.Regions {
-		if _, ok := overrides[r.Name]; !ok {
-			stackRegions = append(stackRegions, r.Name)
-		}
 		// A slice's generators start while the previous slice's still end.
 		needed[r.Name] = r.Generators * min(2, env.slices)
 	}
-	if len(stackRegions) > 0 {
-		if err := awsstack.Preflight(ctx, env.cfg, stackRegions, fl.stack, needed); err != nil {
-			return nil, exit(ExitInfra, "aws backend: preflight: %w", err)
-		}
+	// Regions in the override file have no stack: their function (when
+	// named) and the account's concurrency are still checked.
+	if err := awsstack.Preflight(ctx, env.cfg, env.regions, fl.stack, overrides, needed); err != nil {
+		return nil, exit(ExitInfra, "aws backend: preflight: %w", err)
 	}
 	if env.eps, err = awsstack.Resolve(ctx, env.cfg, env.regions, fl.stack, overrides); err != nil {
 		return nil, exit(ExitInfra, "aws backend: %w", err)
@@ -239,7 +274,7 @@ func (env *awsEnv) regionConfig(r string) aws.Config {
 // one store over every region's bucket, with the adapters' request
 // counters.
 func (env *awsEnv) backend(dispatch string) (orchestrator.Backend, adapterOps, error) {
-	var ops adapterOps
+	ops := adapterOps{regions: env.regions}
 	b := orchestrator.Backend{Name: orchestrator.BackendAWS, Queues: map[string]orchestrator.Queue{}}
 	if dispatch == orchestrator.DispatchBurst {
 		b.Invokers = map[string]orchestrator.Invoker{}
@@ -249,7 +284,9 @@ func (env *awsEnv) backend(dispatch string) (orchestrator.Backend, adapterOps, e
 		url := ep.QueueURL
 		if b.Invokers != nil {
 			url = ep.BurstQueueURL
-			b.Invokers[r] = lambdafunc.New(lambda.NewFromConfig(rc), ep.FunctionName)
+			inv := &countedInvoker{fn: lambdafunc.New(lambda.NewFromConfig(rc), ep.FunctionName)}
+			b.Invokers[r] = inv
+			ops.invokers = append(ops.invokers, inv)
 		}
 		q := sqsqueue.New(sqs.NewFromConfig(rc), url)
 		b.Queues[r] = q

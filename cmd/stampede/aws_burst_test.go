@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +24,7 @@ import (
 	"github.com/stampede-load/stampede/functions/generator"
 	"github.com/stampede-load/stampede/infra/lambdaharness"
 	"github.com/stampede-load/stampede/infra/localaws"
+	"github.com/stampede-load/stampede/orchestrator/cost"
 	"github.com/stampede-load/stampede/orchestrator/lambdafunc"
 	"github.com/stampede-load/stampede/orchestrator/report"
 	"github.com/stampede-load/stampede/orchestrator/s3store"
@@ -44,6 +46,13 @@ type burstRegion struct {
 // --aws-config file naming it all.
 func startBurstRegions(t *testing.T, la *localAWS, emulators map[string]int, names ...string) ([]*burstRegion, string) {
 	t.Helper()
+	return startBurstRegionsEnv(t, la, emulators, nil, names...)
+}
+
+// startBurstRegionsEnv is startBurstRegions with env, when not nil, to
+// change each region's function environment.
+func startBurstRegionsEnv(t *testing.T, la *localAWS, emulators map[string]int, env func(region string, env map[string]string), names ...string) ([]*burstRegion, string) {
+	t.Helper()
 	var builds lambdaharness.Builds
 	bins := builds.Binaries(t)
 	var (
@@ -57,9 +66,12 @@ func startBurstRegions(t *testing.T, la *localAWS, emulators map[string]int, nam
 		r.burstURL = localaws.CreateQueue(t, la.sqs, "burst-"+name)
 		r.bucket = localaws.CreateBucket(t, la.s3, "results-"+name)
 		r.store = s3store.New(la.s3, r.bucket)
+		fenv := la.functionEnv(r.bucket, r.burstURL)
+		if env != nil {
+			env(name, fenv)
+		}
 		r.svc = lambdaharness.StartService(t, lambdaharness.ServiceOptions{
-			Region: name, Binaries: bins, Emulators: emulators[name], Timeout: 60 * time.Second,
-			Env: la.functionEnv(r.bucket, r.burstURL),
+			Region: name, Binaries: bins, Emulators: emulators[name], Timeout: 60 * time.Second, Env: fenv,
 		})
 		r.fn = lambdafunc.New(localaws.NewLambdaClient(localaws.Config(context.Background(), t, r.svc.URL)), r.svc.Function())
 		services = append(services, r.svc)
@@ -168,8 +180,14 @@ func TestRunAWSBurst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Cost == nil || !strings.Contains(strings.Join(rep.Cost.Assumptions, "\n"), "dispatch: burst") {
+	if rep.Cost == nil || !strings.Contains(strings.Join(rep.Cost.Assumptions, "\n"), "dispatch: burst, load starts 3s after dispatch") {
 		t.Errorf("the report's cost assumptions do not name the dispatch: %v", rep.Cost)
+	}
+	if d := rep.Dispatch; d == nil || *d != (report.Dispatch{Backend: "aws", Mode: "burst", LeadMs: 3000}) {
+		t.Errorf("report.json %s = %+v, want aws burst 3000 ms", report.FieldDispatch, d)
+	}
+	if !strings.Contains(stdout, "dispatch burst on aws, lead 3.00s") {
+		t.Errorf("the summary does not name the dispatch:\n%s", stdout)
 	}
 
 	// Every invocation ended (the duplicate waits out its receive).
@@ -209,7 +227,132 @@ func TestRunAWSBurst(t *testing.T) {
 	}
 	checkRegions(t, context.Background(), rep, ars)
 	checkAWSCost(t, rep)
+	checkBurstCost(t, rep, regions)
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// checkBurstCost checks what the burst dispatch costs besides compute:
+// the Invoke requests the CLI made (8 accepted, none throttled here, as
+// the stand-in counted them), each a billed Lambda request in the
+// estimate and the actual, and the burst queue's send, receive and delete
+// requests within 10% (they are exact here: 2 sends, 4 receives and 4
+// deletes per region).
+func checkBurstCost(t *testing.T, rep *report.Report, regions []*burstRegion) {
+	t.Helper()
+	est, act := rep.Cost.Estimate, rep.Cost.Actual
+	for _, l := range est.Lines {
+		t.Logf("  %-18s estimated %8.1f %-8s $%.8f; actual %8.1f $%.8f", l.Item, l.Quantity, l.Unit, l.USD, act.Line(l.Item).Quantity, act.Line(l.Item).USD)
+	}
+	var accepted int64
+	for _, r := range regions {
+		accepted += int64(r.svc.Accepted())
+	}
+	accepted-- // the test's own duplicate invoke in us-east-1
+	a := act.Usage
+	if a.InvokesAccepted != accepted || a.InvokeAttempts != accepted || a.InvokeThrottled != 0 || est.Usage.InvokesAccepted != 8 {
+		t.Errorf("invokes: actual %d accepted of %d attempts, %d throttled; the stand-ins accepted %d from the CLI; estimated %d",
+			a.InvokesAccepted, a.InvokeAttempts, a.InvokeThrottled, accepted, est.Usage.InvokesAccepted)
+	}
+	if e, got := est.Line(cost.ItemInvoke).Quantity, act.Line(cost.ItemInvoke).Quantity; e != 8 || got != 8 {
+		t.Errorf("lambda requests: estimated %v, actual %v; want 8 and 8", e, got)
+	}
+	for _, rc := range act.Regions {
+		if u := rc.Usage; u.SQSReceives != 4 || u.SQSDeletes != 4 || u.SQSSends != 2 {
+			t.Errorf("%s: SQS %d/%d/%d send/receive/delete, want 2 sends (a slice each), 4 receives and 4 deletes (a task each)", rc.Region, u.SQSSends, u.SQSReceives, u.SQSDeletes)
+		}
+	}
+	if e, got := est.Line(cost.ItemSQS).USD, act.Line(cost.ItemSQS).USD; !within(e, got, 0.10) {
+		t.Errorf("sqs: estimated $%.8f, actual $%.8f: more than 10%% apart", e, got)
+	}
+	// The GETs include the orchestrator's stop-marker read every poll on
+	// both sides. Each generator's own reads, 1 + ⌊lease to end / 1 s⌋, are
+	// 6 in the estimate (invoked at dispatch, 5.1 s) and 5 or 6 here (the
+	// invoke, cold start and receive take a few 100 ms): hence 20%.
+	if e, got := est.Usage.S3Gets, a.S3Gets; !within(float64(e), float64(got), 0.20) {
+		t.Errorf("s3 gets: estimated %d, actual %d: more than 20%% apart", e, got)
+	}
+}
+
+// TestRunAWSBurstLeaseFault: one generator's lease cannot be written (S3
+// answers its conditional PUT 403 on every try, through a fault proxy in
+// front of us-east-1's generators): it retries, gives up and deletes its
+// message. At the task's window start the CLI finds no lease for it, sends
+// it again and invokes once more; the new generator leases it and runs,
+// late. Every task completes, the counts equal the target's, no message is
+// left, and the actual cost counts the ninth invoke.
+func TestRunAWSBurstLeaseFault(t *testing.T) {
+	la := startLocalAWS(t)
+	target, served := countingTarget(t)
+	const victim = "g0000-s00"
+	faults := localaws.StartFaultsMatching(t, la.s3URL, 1+generator.DefaultRetries, localaws.Status(403), func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/leases/") && strings.Contains(r.URL.Path, victim)
+	})
+	regions, awsConfig := startBurstRegionsEnv(t, la, map[string]int{"us-east-1": 5, "eu-west-1": 4}, func(region string, env map[string]string) {
+		if region == "us-east-1" {
+			env["AWS_ENDPOINT_URL_S3"] = faults.URL
+		}
+	}, "us-east-1", "eu-west-1")
+	us := regions[0]
+	dir := t.TempDir()
+	out := filepath.Join(dir, "report")
+	code, stdout, stderr := runCLI(context.Background(), "run", writePlan(t, dir, "burst.yaml", awsPlan), "--backend", "aws", "--dispatch", "burst",
+		"--aws-config", awsConfig, "--target", target.URL, "--lead", "6s", "--out", out, "--yes", "--progress-every", "1s")
+	if code != ExitPassed {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if faults.Faulted() != 1+generator.DefaultRetries {
+		t.Errorf("%d lease PUTs faulted, want %d (one generator's tries)", faults.Faulted(), 1+generator.DefaultRetries)
+	}
+	waitFor(t, 20*time.Second, "every invocation to end", func() bool {
+		return us.svc.Running()+us.svc.Waiting() == 0 && len(us.svc.Invocations()) == 5
+	})
+	failed := 0
+	for _, inv := range us.svc.Invocations() {
+		if strings.Contains(inv.Err+string(inv.Response), "lease not written after 5 tries") {
+			failed++
+		}
+	}
+	if failed != 1 || us.svc.Accepted() != 5 {
+		t.Errorf("us-east-1: %d invocations failed their lease, %d accepted; want 1, and 4 + 1 sent again", failed, us.svc.Accepted())
+	}
+	rep, err := report.ReadJSON(filepath.Join(out, ReportJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Requests != served.Load() || rep.Shards.Expected != 8 || rep.Shards.Completed != 8 || !rep.Shards.Complete() || rep.Errors != 0 {
+		t.Errorf("report: %d requests (target %d), %d errors, shards %+v; want every task completed", rep.Requests, served.Load(), rep.Errors, rep.Shards)
+	}
+	for _, r := range regions {
+		if n := queueDepth(t, la.sqs, r.burstURL); n != 0 {
+			t.Errorf("%s: %d messages left in the burst queue", r.name, n)
+		}
+	}
+	// The victim ran, leased after its window's start (when it was sent
+	// again), where its slice's peer started on time.
+	res, peer := storedResult(t, us, rep.RunID, victim), storedResult(t, us, rep.RunID, "g0001-s00")
+	late := res.Started.Sub(peer.Started)
+	t.Logf("%s: leased %v after its window's start (its peer's engine start), engine %v late; %d requests, the peer %d",
+		victim, res.Leased.Sub(peer.Started).Round(time.Millisecond), late.Round(time.Millisecond), res.Snapshot.Total().Requests, peer.Snapshot.Total().Requests)
+	if res.Leased.Before(peer.Started) || late > 3*time.Second || res.Snapshot.Total().Requests == 0 {
+		t.Errorf("%s: leased %v, started %v (peer %v), %d requests; want leased after its window's start and run", victim, res.Leased, res.Started, peer.Started, res.Snapshot.Total().Requests)
+	}
+	if a := rep.Cost.Actual.Usage; a.InvokesAccepted != 9 {
+		t.Errorf("actual cost: %d invokes accepted, want 9 (8 + the second chance)", a.InvokesAccepted)
+	}
+}
+
+// storedResult reads task id's final result from r's bucket.
+func storedResult(t *testing.T, r *burstRegion, runID, id string) *shard.Result {
+	t.Helper()
+	data, err := r.store.Get(context.Background(), shard.ResultKey(runID, r.name, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := shard.DecodeResult(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 // killPlan runs one generator per region for a minute: long enough to be
@@ -409,4 +552,88 @@ func TestKillSwitchAWS(t *testing.T) {
 	if _, ok := us.svc.Reserved(); ok {
 		t.Error("us-east-1 keeps a reservation after the run")
 	}
+}
+
+// TestRunAWSOverridePreflight: regions given with --aws-config have no
+// stack, but the preflight still checks the credentials (moto's STS), the
+// function the file names (the Lambda stand-in) and the account's
+// concurrency, and sends nothing when a check fails.
+func TestRunAWSOverridePreflight(t *testing.T) {
+	la := startLocalAWS(t)
+	regions, awsConfig := startBurstRegions(t, la, map[string]int{}, "us-east-1", "eu-west-1")
+	us, eu := regions[0], regions[1]
+	dir := t.TempDir()
+	planPath := writePlan(t, dir, "burst.yaml", awsPlan)
+	run := func(extra ...string) (int, string) {
+		args := append([]string{"run", planPath, "--backend", "aws", "--dispatch", "burst", "--aws-config", awsConfig,
+			"--target", "http://127.0.0.1:9", "--lead", "3s", "--yes", "--quiet", "--store", dir}, extra...)
+		code, _, stderr := runCLI(context.Background(), args...)
+		return code, stderr
+	}
+	nothingSent := func(what string) {
+		t.Helper()
+		for _, r := range regions {
+			if n := queueDepth(t, la.sqs, r.burstURL); n != 0 || r.svc.Accepted() != 0 {
+				t.Errorf("%s: %s: %d messages sent, %d invokes accepted; want none", what, r.name, n, r.svc.Accepted())
+			}
+		}
+	}
+
+	// A stopped function (the kill switch's reserved concurrency 0).
+	if err := eu.fn.SetReserved(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := run()
+	if code != ExitInfra || !strings.Contains(stderr, "preflight: eu-west-1: generator function "+eu.svc.Function()+" is stopped (reserved concurrency 0") ||
+		!strings.Contains(stderr, "aws lambda delete-function-concurrency --region eu-west-1") || strings.Contains(stderr, "us-east-1:") {
+		t.Errorf("stopped function: exit %d\n%s", code, stderr)
+	}
+	nothingSent("stopped function")
+
+	// Too small a reservation for 2 generators × 2 slices at once.
+	if err := eu.fn.SetReserved(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr = run()
+	if code != ExitInfra || !strings.Contains(stderr, "eu-west-1: the plan needs 4 generators at once but function "+eu.svc.Function()+" has a reserved concurrency of 3") ||
+		!strings.Contains(stderr, "put-function-concurrency") {
+		t.Errorf("reservation of 3: exit %d\n%s", code, stderr)
+	}
+	if err := eu.fn.DeleteReserved(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The account's limit (each stand-in: 1000) against more generators.
+	code, stderr = run("--generators", "600")
+	for _, r := range regions {
+		if !strings.Contains(stderr, r.name+": the plan needs 1200 generators at once but the account's Lambda concurrency limit there is 1000") {
+			t.Errorf("1200 generators in %s: exit %d\n%s", r.name, code, stderr)
+		}
+	}
+	nothingSent("over the account")
+
+	// A function the file names that does not exist.
+	bad := filepath.Join(dir, "bad.yaml")
+	src, err := os.ReadFile(awsConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(src), "function: "+us.svc.Function(), "function: not-deployed", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	awsConfig = bad
+	code, stderr = run()
+	if code != ExitInfra || !strings.Contains(stderr, "us-east-1: generator function not-deployed: ") || !strings.Contains(stderr, "check function: for us-east-1 in the override file") {
+		t.Errorf("unknown function: exit %d\n%s", code, stderr)
+	}
+
+	// Without credentials nothing else is asked.
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true") // no instance metadata to ask either
+	code, stderr = run()
+	if code != ExitInfra || !strings.Contains(stderr, "no working AWS credentials") || !strings.Contains(stderr, "aws configure") {
+		t.Errorf("no credentials: exit %d\n%s", code, stderr)
+	}
+	nothingSent("no credentials")
 }

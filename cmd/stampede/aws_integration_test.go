@@ -60,9 +60,12 @@ type localAWS struct {
 
 // startLocalAWS starts the servers and points the SDK's environment at
 // them, with test credentials and no shared config files.
+// STS is moto_server's, for the preflight's credentials check.
 func startLocalAWS(t *testing.T) *localAWS {
 	t.Helper()
-	return pointSDK(t, localaws.StartSQS(t), localaws.StartS3(t))
+	la := pointSDK(t, localaws.StartSQS(t), localaws.StartS3(t))
+	t.Setenv("AWS_ENDPOINT_URL_STS", localaws.StartMoto(t))
+	return la
 }
 
 // pointSDK points the SDK's environment at SQS and S3 servers (with test
@@ -167,6 +170,14 @@ func TestRunAWSBackend(t *testing.T) {
 		}
 		r.fleet = lambdaharness.Start(t, opts)
 	}
+	// The preflight asks Lambda for the account's concurrency in each
+	// region (the override file names no function: the event source
+	// harness invokes the emulators itself).
+	var services []*lambdaharness.Service
+	for _, r := range regions {
+		services = append(services, lambdaharness.StartService(t, lambdaharness.ServiceOptions{Region: r.name}))
+	}
+	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", lambdaharness.StartRouter(t, services...))
 	dir := t.TempDir()
 	awsConfig := filepath.Join(dir, "aws.yaml")
 	if err := os.WriteFile(awsConfig, []byte(cfg.String()), 0o644); err != nil {

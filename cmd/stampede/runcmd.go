@@ -82,9 +82,6 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 	if err != nil {
 		return err
 	}
-	if fl.aws.backend == orchestrator.BackendAWS {
-		est.Assumptions = append(est.Assumptions, "dispatch: "+dispatchText(fl.aws.dispatch, fl.aws.lead))
-	}
 	var logw io.Writer
 	if !fl.quiet {
 		logw = stderr

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -66,6 +67,52 @@ type Message struct {
 	Body    []byte
 }
 
+// takeBurst leases m's task as take does, trying again with backoff when
+// the lease cannot be written. A retry that finds the lease taken checks
+// whose it is: an earlier try may have written it and lost the answer, and
+// then the task is this invocation's.
+func (h *Handler) takeBurst(ctx context.Context, m Message) (t *shard.Task, leased time.Time, done bool) {
+	backoff := firstBackoff
+	for try := 0; ; try++ {
+		t, leased, done = h.take(ctx, m.ID, string(m.Body))
+		if done && t == nil && try > 0 {
+			if mine, at := h.ownLease(ctx, m); mine != nil {
+				return mine, at, true
+			}
+		}
+		if done || try == h.retries() || !waitUntil(ctx, time.Now().Add(backoff)) {
+			return t, leased, done
+		}
+		backoff *= 2
+	}
+}
+
+// ownLease returns m's task and its lease time when the task's lease names
+// m (nil otherwise).
+func (h *Handler) ownLease(ctx context.Context, m Message) (*shard.Task, time.Time) {
+	t, err := shard.DecodeTask(m.Body)
+	if err != nil {
+		return nil, time.Time{}
+	}
+	data, err := h.Store.Get(ctx, shard.LeaseKey(t.RunID, t.Region, t.ID))
+	if err != nil {
+		return nil, time.Time{}
+	}
+	var l shard.Lease
+	if json.Unmarshal(data, &l) != nil || l.MessageID != m.ID || l.TaskID != t.ID {
+		return nil, time.Time{}
+	}
+	return t, l.Leased
+}
+
+// retries is how many times a write is tried again (DefaultRetries).
+func (h *Handler) retries() int {
+	if h.Retries > 0 {
+		return h.Retries
+	}
+	return DefaultRetries
+}
+
 // ErrUnknownEvent is returned for a payload that is neither an SQS event
 // nor a burst invocation.
 var ErrUnknownEvent = errors.New("generator: event has neither Records (SQS) nor " + shard.BurstKey)
@@ -97,7 +144,12 @@ func (h *Handler) Invoke(ctx context.Context, ev Event) (Response, error) {
 // The message is deleted right after the lease, not after the result:
 // with no event source mapping behind the burst queue, nobody would ever
 // deliver it again, and a redelivery would find the lease anyway. A lease
-// that could not be written leaves the message in the queue (nothing ran).
+// that cannot be written (a store error) is tried again Retries times with
+// backoff from 200 ms (about 3 s: well within the lead); if it still fails
+// nothing ran, the message is deleted too (it would stay invisible for the
+// queue's visibility timeout, long past the window), and the orchestrator,
+// which finds no lease for the task at its window's start, sends it again
+// with one more invocation (orchestrator.Run).
 func (h *Handler) burst(ctx context.Context, b *shard.Burst) (*BurstOutcome, error) {
 	out := &BurstOutcome{}
 	if h.Tasks == nil {
@@ -118,13 +170,13 @@ func (h *Handler) burst(ctx context.Context, b *shard.Burst) (*BurstOutcome, err
 			h.infof("generator: %s: no task in the burst queue after %v: nothing to do", from, h.opt(h.BurstWait, DefaultBurstWait))
 			return out, nil
 		}
-		t, leased, done := h.take(ctx, m.ID, string(m.Body))
-		if !done {
-			return out, fmt.Errorf("generator: %s: message %s: lease not written; left in the queue", from, m.ID)
-		}
+		t, leased, done := h.takeBurst(ctx, m)
 		if err := h.Tasks.Delete(context.WithoutCancel(ctx), m.Receipt); err != nil {
 			// Harmless: a redelivery finds the lease and does no work.
 			h.logf("generator: %s: delete message %s: %v", from, m.ID, err)
+		}
+		if !done {
+			return out, fmt.Errorf("generator: %s: message %s: lease not written after %d tries; message deleted, the orchestrator dispatches the task again at its window's start", from, m.ID, h.retries()+1)
 		}
 		if t == nil {
 			out.Skipped++

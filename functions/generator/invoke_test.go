@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,5 +225,76 @@ func TestInvokeShapes(t *testing.T) {
 	}
 	if tg.total() != 80 {
 		t.Errorf("%d requests, want 80", tg.total())
+	}
+}
+
+// leaseFaults fails the first n lease Creates through it; with written set
+// a failed Create has written the lease all the same (its answer lost).
+type leaseFaults struct {
+	shard.Store
+	mu       sync.Mutex
+	n, tries int
+	written  bool
+}
+
+func (f *leaseFaults) Create(ctx context.Context, key string, data []byte) error {
+	f.mu.Lock()
+	f.tries++
+	fail := f.tries <= f.n
+	f.mu.Unlock()
+	if !fail {
+		return f.Store.Create(ctx, key, data)
+	}
+	if f.written {
+		if err := f.Store.Create(ctx, key, data); err != nil {
+			return err
+		}
+	}
+	return errors.New("fault: 503 SlowDown")
+}
+
+// TestInvokeBurstLeaseRetried: a lease that cannot be written is tried
+// again with backoff. Two faults: the third try leases and the task runs.
+// A lease written whose answer was lost: the retry finds it, sees it names
+// this message, and runs the task. Faults on every try: nothing runs, the
+// message is deleted (the orchestrator sends the task again) and the
+// invocation says so.
+func TestInvokeBurstLeaseRetried(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name          string
+		faults        int
+		written, runs bool
+		creates       int
+	}{
+		{"two faults", 2, false, true, 3},
+		{"answer lost", 1, true, true, 2},
+		{"every try", 100, false, false, 1 + generator.DefaultRetries},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tg := newTarget(t)
+			h, q, store, tasks := burstSetup(t, tg, "sqs-task.json", time.Now().Add(4*time.Second))
+			faults := &leaseFaults{Store: store, n: tc.faults, written: tc.written}
+			h.Store = faults
+			resp, err := h.Invoke(context.Background(), loadBurst(t))
+			task := tasks[0]
+			if faults.tries != tc.creates || q.Len() != 0 {
+				t.Errorf("%d lease tries, %d messages left; want %d, none", faults.tries, q.Len(), tc.creates)
+			}
+			if !tc.runs {
+				if err == nil || !strings.Contains(err.Error(), "lease not written after 5 tries; message deleted, the orchestrator dispatches the task again") || resp.Burst.Task != "" || tg.total() != 0 {
+					t.Errorf("Invoke = %+v, %v; want the failure named and nothing run (%d requests)", resp.Burst, err, tg.total())
+				}
+				return
+			}
+			if err != nil || resp.Burst.Task != task.Region+"/"+task.ID {
+				t.Fatalf("Invoke = %+v, %v; want task %s run", resp.Burst, err, task.ID)
+			}
+			r := readResult(t, store, shard.ResultKey(task.RunID, task.Region, task.ID))
+			if !r.Final || tg.total() != 80 {
+				t.Errorf("result final=%v, %d requests; want a full run of 80", r.Final, tg.total())
+			}
+		})
 	}
 }

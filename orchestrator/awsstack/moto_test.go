@@ -141,6 +141,7 @@ func TestAgainstMoto(t *testing.T) {
 		name              string
 		regions           []string
 		stack             string
+		overrides         Overrides
 		generators        map[string]int
 		limit, unreserved int
 		want              []string // substrings of the error; none: no error
@@ -169,10 +170,34 @@ func TestAgainstMoto(t *testing.T) {
 			want: []string{"needs 11 generators at once but function small-generator has a reserved concurrency of 10"}},
 		{name: "reserved enough", regions: []string{"us-east-1"}, stack: "small",
 			generators: map[string]int{"us-east-1": 10}, limit: 5, unreserved: 5},
+		// Regions of an override file: no stack, but the named function and
+		// the account are checked.
+		{name: "override ok", regions: []string{"us-east-1", "eu-west-1"}, stack: "none",
+			overrides:  Overrides{"us-east-1": {FunctionName: "stampede-generator"}, "eu-west-1": {}},
+			generators: map[string]int{"us-east-1": 100, "eu-west-1": 100}, limit: 1000, unreserved: 1000},
+		{name: "override stopped function", regions: []string{"us-east-1", "eu-west-1"}, stack: "stampede",
+			overrides:  Overrides{"us-east-1": {FunctionName: "stopped-generator"}},
+			generators: map[string]int{"us-east-1": 1, "eu-west-1": 1}, limit: 1000, unreserved: 1000,
+			want: []string{"us-east-1: generator function stopped-generator is stopped (reserved concurrency 0",
+				"aws lambda delete-function-concurrency --region us-east-1 --function-name stopped-generator",
+				"stack stampede not found in eu-west-1"}},
+		{name: "override function missing", regions: []string{"us-east-1"},
+			overrides:  Overrides{"us-east-1": {FunctionName: "no-such-generator"}},
+			generators: map[string]int{"us-east-1": 1}, limit: 1000, unreserved: 1000,
+			want:    []string{"us-east-1: generator function no-such-generator: ", "ResourceNotFound", "check function: for us-east-1 in the override file"},
+			notWant: "stampede deploy"},
+		{name: "override reserved too small", regions: []string{"us-east-1"},
+			overrides:  Overrides{"us-east-1": {FunctionName: "small-generator"}},
+			generators: map[string]int{"us-east-1": 11}, limit: 1000, unreserved: 1000,
+			want: []string{"function small-generator has a reserved concurrency of 10: run `aws lambda put-function-concurrency --region us-east-1 --function-name small-generator --reserved-concurrent-executions 11`"}},
+		{name: "override without a function, over the account", regions: []string{"us-east-1"},
+			overrides:  Overrides{"us-east-1": {}},
+			generators: map[string]int{"us-east-1": 50}, limit: 10, unreserved: 10,
+			want: []string{"us-east-1: the plan needs 50 generators at once but the account's Lambda concurrency limit there is 10"}},
 	} {
 		t.Run("preflight "+tc.name, func(t *testing.T) {
 			settings.set(tc.limit, tc.unreserved)
-			err := Preflight(ctx, cfg, tc.regions, tc.stack, tc.generators)
+			err := Preflight(ctx, cfg, tc.regions, tc.stack, tc.overrides, tc.generators)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("Preflight = %v, want nil", err)
@@ -198,7 +223,7 @@ func TestAgainstMoto(t *testing.T) {
 		bad.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{}, errors.New("no credential sources found")
 		})
-		err := Preflight(ctx, bad, []string{"us-east-1", "eu-west-1"}, "stampede", nil)
+		err := Preflight(ctx, bad, []string{"us-east-1", "eu-west-1"}, "stampede", nil, nil)
 		if err == nil || !strings.HasPrefix(err.Error(), "no working AWS credentials") || !strings.Contains(err.Error(), "aws configure") ||
 			strings.Contains(err.Error(), "eu-west-1") {
 			t.Errorf("Preflight(no credentials) = %v", err)

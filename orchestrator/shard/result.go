@@ -153,6 +153,12 @@ type Manifest struct {
 	Interval time.Duration    `json:"interval"`
 	Regions  []ManifestRegion `json:"regions"`
 	Tasks    []TaskRef        `json:"tasks"`
+	// Backend ("local", "aws"), Dispatch (how the generators were started:
+	// "local", "sqs" or "burst") and Lead (dispatch to test time 0) say how
+	// the run went out; empty in manifests written before they existed.
+	Backend  string        `json:"backend,omitempty"`
+	Dispatch string        `json:"dispatch,omitempty"`
+	Lead     time.Duration `json:"lead,omitempty"`
 }
 
 // ManifestRegion is one region of the run and its generator count.
