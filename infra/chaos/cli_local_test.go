@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,9 @@ func stopLocal(t *testing.T, r *Row, stop func(run *cliRun, dir, id string), wan
 	run := startCLI(t, nil, "run", planPath, "--target", tg.URL, "--store", dir, "--progress-every", "500ms")
 	tg.waitHits(t, 20, 30*time.Second)
 	id := localRunID(t, dir)
+	// Stop at a random moment: the generators poll the stop marker every
+	// second, and a fixed moment would always measure the same phase.
+	time.Sleep(time.Duration(mrand.Int64N(int64(time.Second))))
 	stopAt := time.Now()
 	stop(run, dir, id)
 	last := tg.quietFor(1500*time.Millisecond, 15*time.Second)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -68,8 +69,10 @@ func StartFaultProxy(target string, rules ...Rule) (*FaultProxy, error) {
 		faulted: map[string]int{},
 		done:    map[[32]byte]bool{},
 	}
+	// A client that gives up on a request (a poll cut short) is no news.
+	p.proxy.ErrorLog = log.New(io.Discard, "", 0)
 	p.SetRules(rules...)
-	p.srv = &http.Server{Handler: p}
+	p.srv = &http.Server{Handler: p, ErrorLog: log.New(io.Discard, "", 0)}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil
 }
