@@ -88,10 +88,10 @@ func awsFinalWriteFails(t *testing.T, env *awsEnv) {
 	if code != 4 || !slices.Equal(rep.Shards.Missing, want) {
 		t.Errorf("exit %d, missing %q: want 4 and %q", code, rep.Shards.Missing, want)
 	}
-	log := ar.log.String()
+	// The message comes back 12s after it was first received.
 	for _, w := range []string{victim + ": write final result", "SlowDown", victim + ": leased already"} {
-		if !strings.Contains(log, w) {
-			t.Errorf("the generators' log does not say %q:\n%s", w, log)
+		if !ar.waitLog(w, 20*time.Second) {
+			t.Errorf("the generators' log does not say %q:\n%s", w, ar.log.String())
 		}
 	}
 	lost := tg.Hits() - rep.Requests
@@ -140,6 +140,10 @@ scenarios:
 	refused := rep.ErrorsByClass[string(engine.ErrHostRefused)]
 	if rep.Requests == 0 || refused != rep.Requests || len(rep.Endpoints) != 2 {
 		t.Errorf("%d requests, errors %v, %d endpoints: want every request of both refused", rep.Requests, rep.ErrorsByClass, len(rep.Endpoints))
+	}
+	// The invocation's response reaches the harness just after the result.
+	for deadline := time.Now().Add(10 * time.Second); ar.fleet.Invocations() == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 	if ar.fleet.Invocations() != 1 || ar.fleet.Failed() != 0 {
 		t.Errorf("%d invocations, %d failed: want the one to end normally", ar.fleet.Invocations(), ar.fleet.Failed())

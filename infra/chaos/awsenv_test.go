@@ -123,6 +123,18 @@ func newAWSRegion(t *testing.T, e *awsEnv, o awsOptions) *awsRegion {
 	return ar
 }
 
+// waitLog waits until the fleet's log holds text (at most d).
+func (ar *awsRegion) waitLog(text string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) {
+		if strings.Contains(ar.log.String(), text) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 // runArgs are the arguments of `stampede run PLAN` on this region.
 func (ar *awsRegion) runArgs(plan, target, out string, extra ...string) []string {
 	return append([]string{"run", plan, "--backend", "aws", "--aws-config", ar.config, "--target", target,

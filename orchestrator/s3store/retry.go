@@ -39,7 +39,8 @@ func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 }
 
 // attempts is what one operation's attempts came to: how many, and the
-// last one's error (which a deadline that ends the retries would hide).
+// last error S3 or the network gave (which a deadline that ends the
+// retries would hide).
 type attempts struct {
 	n    int
 	last error
@@ -80,7 +81,10 @@ func countAttempts(counter, retries *atomic.Int64, attempts *attempts) func(*mid
 				}
 				out, md, err := next.HandleFinalize(ctx, in)
 				if attempts != nil {
-					attempts.n, attempts.last = n, err
+					attempts.n = n
+					if err != nil && ctx.Err() == nil { // what S3 (or the network) said, not the deadline
+						attempts.last = err
+					}
 				}
 				return out, md, err
 			}), middleware.After)
