@@ -3,7 +3,6 @@ package chaos
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -31,16 +30,8 @@ func awsInfraFaults(t *testing.T, env *awsEnv) {
 	}
 	ar := newAWSRegion(t, env, awsOptions{Emulators: 4, SQSRules: sqsRules, S3Rules: s3Rules})
 	tg := newCountingTarget(t)
-	dir := t.TempDir()
-	out := filepath.Join(dir, "report")
 	// Two slices: the second wave is sent while the first runs.
-	run := startCLI(t, ar.env, ar.runArgs(writePlan(t, dir, planYAML(4*time.Second, 40, 2, awsRegions+"\nslice: 2s")), tg.URL, out)...)
-	code := run.wait(t, 2*time.Minute)
-	if code != 0 {
-		t.Fatalf("stampede run: exit %d\n%s\n%s\n%s", code, run.stdout.String(), run.stderr.String(), ar.log.String())
-	}
-	rep := readReport(t, out)
-	r.Runs, r.Completed, r.Tasks, r.Reported = 1, 1, rep.Shards.Expected, rep.Shards.Completed
+	rep := ar.start(t, planYAML(4*time.Second, 40, 2, awsRegions+"\nslice: 2s"), tg.URL).finish(t, r, 0)
 	r.Lost = tg.Hits() - rep.Requests
 	checkReportExact(t, rep, tg)
 	var parts []string
@@ -77,16 +68,11 @@ func awsFinalWriteFails(t *testing.T, env *awsEnv) {
 		}}
 	ar := newAWSRegion(t, env, awsOptions{Emulators: 3, Visibility: 12, S3Rules: []Rule{rule}})
 	tg := newCountingTarget(t)
-	dir := t.TempDir()
-	out := filepath.Join(dir, "report")
 	const rate, gens = 40, 2
-	run := startCLI(t, ar.env, ar.runArgs(writePlan(t, dir, planYAML(6*time.Second, rate, gens, awsRegions)), tg.URL, out)...)
-	code := run.wait(t, 2*time.Minute)
-	rep := readReport(t, out)
-	r.Runs, r.Completed, r.Tasks, r.Reported = 1, 1, rep.Shards.Expected, rep.Shards.Completed
+	rep := ar.start(t, planYAML(6*time.Second, rate, gens, awsRegions), tg.URL).finish(t, r, 4)
 	want := []string{awsRegionName + "/" + victim}
-	if code != 4 || !slices.Equal(rep.Shards.Missing, want) {
-		t.Errorf("exit %d, missing %q: want 4 and %q", code, rep.Shards.Missing, want)
+	if !slices.Equal(rep.Shards.Missing, want) {
+		t.Errorf("missing %q, want %q", rep.Shards.Missing, want)
 	}
 	// The message comes back 12s after it was first received.
 	for _, w := range []string{victim + ": write final result", "SlowDown", victim + ": leased already"} {
@@ -128,14 +114,9 @@ scenarios:
   - {name: runtime, steps: [{name: runtime api, get: /2018-06-01/runtime/invocation/next}]}
   - {name: metadata, steps: [{name: metadata, get: 'http://169.254.169.254/latest/meta-data/'}]}
 `, api, "generators: 1\n"+awsRegions)
-	dir := t.TempDir()
-	out := filepath.Join(dir, "report")
-	run := startCLI(t, ar.env, ar.runArgs(writePlan(t, dir, src), "http://"+api, out)...)
-	code := run.wait(t, 2*time.Minute)
-	rep := readReport(t, out)
-	r.Runs, r.Completed, r.Tasks, r.Reported = 1, 1, rep.Shards.Expected, rep.Shards.Completed
-	if code != 0 || !rep.Shards.Complete() {
-		t.Errorf("exit %d, shards %+v\n%s\n%s", code, rep.Shards, run.stderr.String(), ar.log.String())
+	rep := ar.start(t, src, "http://"+api).finish(t, r, 0)
+	if !rep.Shards.Complete() {
+		t.Errorf("shards %+v", rep.Shards)
 	}
 	refused := rep.ErrorsByClass[string(engine.ErrHostRefused)]
 	if rep.Requests == 0 || refused != rep.Requests || len(rep.Endpoints) != 2 {

@@ -24,36 +24,28 @@ import (
 func stopAWS(t *testing.T, env *awsEnv, r *Row, stop func(ar *awsRegion, run *cliRun, id string), wantCode int, wantStopped string) {
 	ar := newAWSRegion(t, env, awsOptions{Emulators: 2})
 	tg := newCountingTarget(t)
-	dir := t.TempDir()
-	out := filepath.Join(dir, "report")
-	run := startCLI(t, ar.env, ar.runArgs(writePlan(t, dir, planYAML(30*time.Second, 40, 2, awsRegions)), tg.URL, out)...)
+	run := ar.start(t, planYAML(30*time.Second, 40, 2, awsRegions), tg.URL)
 	id := ar.runID(t)
 	tg.waitHits(t, 40, time.Minute)
 	// Stop at a random moment: the generators poll the stop marker every
 	// second, and a fixed moment would always measure the same phase.
 	time.Sleep(time.Duration(mrand.Int64N(int64(time.Second))))
 	stopAt := time.Now()
-	stop(ar, run, id)
+	stop(ar, run.cliRun, id)
 	last := tg.quietFor(1500*time.Millisecond, 20*time.Second)
-	code := run.wait(t, time.Minute)
-	exited := time.Since(stopAt)
-	r.Runs = 1
+	rep := run.finish(t, r, wantCode)
+	exited := run.exited.Sub(stopAt)
 	r.Stop = max(last.Sub(stopAt), 0)
 	if r.Stop > 5*time.Second {
 		t.Errorf("the generators sent requests for %v after the stop, want under 5s", r.Stop)
 	}
-	if code != wantCode {
-		t.Errorf("stampede run: exit %d, want %d\n%s\n%s", code, wantCode, run.stdout.String(), run.stderr.String())
-	}
-	rep := readReport(t, out)
-	r.Completed, r.Tasks, r.Reported = 1, rep.Shards.Expected, rep.Shards.Completed
 	r.Lost = tg.Hits() - rep.Requests
 	if rep.Stopped != wantStopped {
 		t.Errorf("report stopped %q, want %q", rep.Stopped, wantStopped)
 	}
 	checkReportExact(t, rep, tg)
 	r.Note = fmt.Sprintf("last request %v after the stop, exited after %v; report = target = %d; %s",
-		r.Stop.Round(10*time.Millisecond), exited.Round(10*time.Millisecond), tg.Hits(), ar.checkSecrets(t, out, run))
+		r.Stop.Round(10*time.Millisecond), exited.Round(10*time.Millisecond), tg.Hits(), ar.checkSecrets(t, run.out, run.cliRun))
 }
 
 // awsStopCommand stops an aws run with `stampede stop s3://BUCKET/runs/ID`
@@ -101,8 +93,7 @@ scenarios:
   - {name: ok, steps: [{name: ok, get: /ok, headers: {Authorization: 'Bearer {{ env "%s" }}'}}]}
   - {name: hang, steps: [{name: hang, get: /hang}]}
 `, ht.URL, d, "generators: 2\n"+awsRegions, grace, envToken)
-	dir := t.TempDir()
-	run := startCLI(t, ar.env, ar.runArgs(writePlan(t, dir, src), ht.URL, filepath.Join(dir, "never"))...)
+	run := ar.start(t, src, ht.URL)
 	id := ar.runID(t)
 	m := ar.manifest(t, id)
 	time.Sleep(time.Until(m.Epoch.Add(1500 * time.Millisecond)))
@@ -146,7 +137,7 @@ scenarios:
 	}
 	r.Stop = latest.Sub(end)
 
-	out := filepath.Join(dir, "report")
+	out := filepath.Join(t.TempDir(), "report")
 	code, stdout, stderr := runCLI(t, ar.env, time.Minute, "report", ar.s3URL(id), "--out", out, "--ascii")
 	r.Runs = 1
 	if code != 0 {

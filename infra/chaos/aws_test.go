@@ -3,7 +3,6 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,15 +108,8 @@ func awsExactlyOnce(t *testing.T, env *awsEnv) {
 		}
 	}})
 	tg := newCountingTarget(t)
-	dir := t.TempDir()
-	out := filepath.Join(dir, "report")
-	run := startCLI(t, ar.env, ar.runArgs(writePlan(t, dir, planYAML(4*time.Second, 40, 2, awsRegions)), tg.URL, out)...)
-	code := run.wait(t, 2*time.Minute)
-	if code != 0 {
-		t.Fatalf("stampede run: exit %d\n%s\n%s\n%s", code, run.stdout.String(), run.stderr.String(), ar.log.String())
-	}
-	rep := readReport(t, out)
-	r.Runs, r.Completed, r.Tasks, r.Reported = 1, 1, rep.Shards.Expected, rep.Shards.Completed
+	run := ar.start(t, planYAML(4*time.Second, 40, 2, awsRegions), tg.URL)
+	rep := run.finish(t, r, 0)
 	r.Lost = tg.Hits() - rep.Requests
 	if err, _ := dupErr.Load().(error); err != nil {
 		t.Fatalf("send a copy: %v", err)
@@ -129,7 +121,7 @@ func awsExactlyOnce(t *testing.T, env *awsEnv) {
 	}
 	checkReportExact(t, rep, tg)
 	r.Note = fmt.Sprintf("%d invocations, %d tasks ran once each; report = target = %d; %s",
-		ar.fleet.Invocations(), rep.Shards.Completed, tg.Hits(), ar.checkSecrets(t, out, run))
+		ar.fleet.Invocations(), rep.Shards.Completed, tg.Hits(), ar.checkSecrets(t, run.out, run.cliRun))
 }
 
 // checkReportExact fails t unless rep is complete and counts what tg
@@ -156,10 +148,8 @@ func awsKilledGenerator(t *testing.T, env *awsEnv) {
 	row(t, r)
 	ar := newAWSRegion(t, env, awsOptions{Emulators: 2, Visibility: 30})
 	tg := newCountingTarget(t)
-	dir := t.TempDir()
-	out := filepath.Join(dir, "report")
 	const rate, gens = 40, 2
-	run := startCLI(t, ar.env, ar.runArgs(writePlan(t, dir, planYAML(8*time.Second, rate, gens, awsRegions)), tg.URL, out)...)
+	run := ar.start(t, planYAML(8*time.Second, rate, gens, awsRegions), tg.URL)
 	m := ar.manifest(t, ar.runID(t))
 	time.Sleep(time.Until(m.Epoch.Add(6500 * time.Millisecond)))
 	pid := ar.killBootstrap(t)
@@ -167,11 +157,9 @@ func awsKilledGenerator(t *testing.T, env *awsEnv) {
 		t.Fatal("no bootstrap to kill")
 	}
 	r.Faults = fmt.Sprintf("bootstrap (pid %d) killed 6.5s into its 8s slice", pid)
-	code := run.wait(t, 2*time.Minute)
-	rep := readReport(t, out)
-	r.Runs, r.Completed, r.Tasks, r.Reported = 1, 1, rep.Shards.Expected, rep.Shards.Completed
-	if code != 4 || len(rep.Shards.Missing) != 1 || rep.Shards.Completed != 1 {
-		t.Errorf("exit %d, shards %+v: want 4 and one task missing\n%s\n%s", code, rep.Shards, run.stderr.String(), ar.log.String())
+	rep := run.finish(t, r, 4)
+	if len(rep.Shards.Missing) != 1 || rep.Shards.Completed != 1 {
+		t.Errorf("shards %+v: want one task missing", rep.Shards)
 	}
 	lost := tg.Hits() - rep.Requests
 	bound := int64(rate / gens * 6) // the 5s checkpoint interval, and 1s of requests in flight
@@ -180,5 +168,5 @@ func awsKilledGenerator(t *testing.T, env *awsEnv) {
 	}
 	r.Lost, r.Declared = lost, min(lost, bound)
 	r.Note = fmt.Sprintf("exit 4, report names %v missing; lost %d ≤ %d (1 checkpoint interval); %s",
-		rep.Shards.Missing, lost, bound, ar.checkSecrets(t, out, run))
+		rep.Shards.Missing, lost, bound, ar.checkSecrets(t, run.out, run.cliRun))
 }

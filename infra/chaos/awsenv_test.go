@@ -16,6 +16,7 @@ import (
 
 	"github.com/stampede-load/stampede/infra/lambdaharness"
 	"github.com/stampede-load/stampede/infra/localaws"
+	"github.com/stampede-load/stampede/orchestrator/report"
 	"github.com/stampede-load/stampede/orchestrator/s3store"
 	"github.com/stampede-load/stampede/orchestrator/sqsqueue"
 )
@@ -133,6 +134,35 @@ func (ar *awsRegion) waitLog(text string, d time.Duration) bool {
 			return false
 		}
 	}
+}
+
+// awsRun is one `stampede run --backend aws` of a scenario.
+type awsRun struct {
+	*cliRun
+	ar  *awsRegion
+	out string // the report's directory
+}
+
+// start starts `stampede run` of the plan src against target on the
+// region, its report to a fresh directory.
+func (ar *awsRegion) start(t testing.TB, src, target string) *awsRun {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "report")
+	return &awsRun{cliRun: startCLI(t, ar.env, ar.runArgs(writePlan(t, dir, src), target, out)...), ar: ar, out: out}
+}
+
+// finish waits for the run (two minutes at most), fails t unless it exits
+// with want, reads its report and counts the run in r.
+func (run *awsRun) finish(t testing.TB, r *Row, want int) *report.Report {
+	t.Helper()
+	if code := run.wait(t, 2*time.Minute); code != want {
+		t.Fatalf("stampede run: exit %d, want %d\nstdout:\n%s\nstderr:\n%s\ngenerators:\n%s",
+			code, want, run.stdout.String(), run.stderr.String(), run.ar.log.String())
+	}
+	rep := readReport(t, run.out)
+	r.Runs, r.Completed, r.Tasks, r.Reported = 1, 1, rep.Shards.Expected, rep.Shards.Completed
+	return rep
 }
 
 // runArgs are the arguments of `stampede run PLAN` on this region.

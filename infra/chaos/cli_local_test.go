@@ -20,7 +20,8 @@ func localRunID(t testing.TB, dir string) string {
 	return entries[0].Name()
 }
 
-// stopLocal runs a 30s plan with `stampede run` on the local backend,
+// stopLocal runs a 30s plan of 8 generators with `stampede run` on the
+// local backend,
 // stops it with stop once the load flows, and checks that every generator
 // stopped sending within 5s, that the report counts exactly what the
 // target served, says why the run stopped, and that the token is nowhere
@@ -28,9 +29,9 @@ func localRunID(t testing.TB, dir string) string {
 func stopLocal(t *testing.T, r *Row, stop func(run *cliRun, dir, id string), wantCode int, wantStopped string) {
 	tg := newCountingTarget(t)
 	dir := t.TempDir()
-	planPath := writePlan(t, dir, planYAML(30*time.Second, 40, 2, ""))
+	planPath := writePlan(t, dir, planYAML(30*time.Second, 80, 8, ""))
 	run := startCLI(t, nil, "run", planPath, "--target", tg.URL, "--store", dir, "--progress-every", "500ms")
-	tg.waitHits(t, 20, 30*time.Second)
+	tg.waitHits(t, 40, 30*time.Second)
 	id := localRunID(t, dir)
 	// Stop at a random moment: the generators poll the stop marker every
 	// second, and a fixed moment would always measure the same phase.
@@ -39,7 +40,7 @@ func stopLocal(t *testing.T, r *Row, stop func(run *cliRun, dir, id string), wan
 	stop(run, dir, id)
 	last := tg.quietFor(1500*time.Millisecond, 15*time.Second)
 	code := run.wait(t, 30*time.Second)
-	exited := time.Since(stopAt)
+	exited := run.exited.Sub(stopAt)
 	r.Runs++
 	r.Stop = max(last.Sub(stopAt), 0)
 	if r.Stop > 5*time.Second {

@@ -60,6 +60,7 @@ type cliRun struct {
 	stdout, stderr syncBuffer
 	done           chan struct{}
 	code           int
+	exited         time.Time // when it exited (read after done)
 }
 
 // startCLI starts stampede with args; env replaces the environment's
@@ -83,6 +84,7 @@ func startCLI(t testing.TB, env []string, args ...string) *cliRun {
 		} else if err != nil {
 			r.code = -1
 		}
+		r.exited = time.Now()
 		close(r.done)
 	}()
 	t.Cleanup(func() {
