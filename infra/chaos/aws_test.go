@@ -19,7 +19,7 @@ import (
 // bucket and fleet per scenario.
 func TestChaosAWS(t *testing.T) {
 	env := newAWSEnv(t)
-	builds.aws.Binaries(t) // build before the scenarios start their clocks
+	awsBinaries(t) // build before the scenarios start their clocks
 	cli(t)
 	for _, sc := range []struct {
 		name string

@@ -68,7 +68,7 @@ const awsRegionName = "us-east-1"
 
 func newAWSRegion(t *testing.T, e *awsEnv, o awsOptions) *awsRegion {
 	t.Helper()
-	bins := builds.aws.Binaries(t)
+	bins := awsBinaries(t)
 	ar := &awsRegion{bins: bins}
 	var err error
 	if ar.sqsProxy, err = StartFaultProxy(e.sqsURL, o.SQSRules...); err != nil {

@@ -19,6 +19,7 @@ import (
 // builds holds the binaries the scenarios run: the CLI (built here once per
 // test process) and, for the aws path, lambdaharness's bootstrap and RIE.
 var builds struct {
+	mu   sync.Mutex // guards dir and aws.Dir while they are set
 	once sync.Once
 	dir  string
 	cli  string
@@ -26,12 +27,38 @@ var builds struct {
 	aws  lambdaharness.Builds
 }
 
+// buildDir makes the directory of this process's builds once.
+func buildDir() error {
+	if builds.dir == "" && builds.err == nil {
+		builds.dir, builds.err = os.MkdirTemp("", "stampede-chaos-")
+	}
+	return builds.err
+}
+
+// awsBinaries returns the bootstrap and the RIE, built into this process's
+// own directory: the shared cache (~/.cache/stampede/lambdaharness) may hold
+// a bootstrap another checkout built a moment ago.
+func awsBinaries(t testing.TB) lambdaharness.Binaries {
+	t.Helper()
+	builds.mu.Lock()
+	if err := buildDir(); err != nil {
+		builds.mu.Unlock()
+		t.Fatal(err)
+	}
+	if builds.aws.Dir == "" { // set once, before the first build reads it
+		builds.aws.Dir = filepath.Join(builds.dir, "aws")
+	}
+	builds.mu.Unlock()
+	return builds.aws.Binaries(t)
+}
+
 // cli returns the path of a freshly built stampede binary.
 func cli(t testing.TB) string {
 	t.Helper()
 	builds.once.Do(func() {
-		builds.dir, builds.err = os.MkdirTemp("", "stampede-chaos-")
-		if builds.err != nil {
+		builds.mu.Lock()
+		defer builds.mu.Unlock()
+		if buildDir() != nil {
 			return
 		}
 		builds.cli = filepath.Join(builds.dir, "stampede")
