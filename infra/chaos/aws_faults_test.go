@@ -16,7 +16,7 @@ import (
 // with throttling and server errors, each request at most once: the SDKs
 // retry with backoff, every task runs once and the counts are exact.
 func awsInfraFaults(t *testing.T, env *awsEnv) {
-	r := &Row{Backend: "aws", Scenario: "S3 and SQS errors and throttling during the whole run"}
+	r := &Row{Order: 10, Backend: "aws", Scenario: "S3 and SQS errors and throttling during the whole run"}
 	row(t, r)
 	sqsRules := []Rule{
 		{Name: "SendMessageBatch throttled", Match: SQSOp("SendMessageBatch"), Every: 2, Once: true, Fault: SQSError(http.StatusBadRequest, "RequestThrottled")},
@@ -59,7 +59,7 @@ func awsInfraFaults(t *testing.T, env *awsEnv) {
 // the lease and does nothing, and the report names the task missing (its
 // checkpoint still counts) and exits 4.
 func awsFinalWriteFails(t *testing.T, env *awsEnv) {
-	r := &Row{Backend: "aws", Scenario: "a final result write that fails for good (S3 503 on every attempt)"}
+	r := &Row{Order: 11, Backend: "aws", Scenario: "a final result write that fails for good (S3 503 on every attempt)"}
 	row(t, r)
 	const victim = "g0001-s00"
 	rule := Rule{Name: "result PUT refused", Every: 1, Fault: S3Error(http.StatusServiceUnavailable, "SlowDown"),
@@ -96,7 +96,7 @@ func awsFinalWriteFails(t *testing.T, env *awsEnv) {
 // invocation) and at the link-local metadata address: the real bootstrap
 // refuses every request (host_refused) and the invocation ends normally.
 func awsRefusedAddresses(t *testing.T, env *awsEnv) {
-	r := &Row{Backend: "aws", Scenario: "Lambda runtime API and link-local targets refused"}
+	r := &Row{Order: 8, Backend: "aws", Scenario: "Lambda runtime API and link-local targets refused"}
 	row(t, r)
 	ar := newAWSRegion(t, env, awsOptions{Emulators: 1})
 	ems := ar.emulators()

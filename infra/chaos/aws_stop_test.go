@@ -51,7 +51,7 @@ func stopAWS(t *testing.T, env *awsEnv, r *Row, stop func(ar *awsRegion, run *cl
 // awsStopCommand stops an aws run with `stampede stop s3://BUCKET/runs/ID`
 // from a second process.
 func awsStopCommand(t *testing.T, env *awsEnv) {
-	r := &Row{Backend: "aws", Scenario: "kill switch: `stampede stop s3://…/runs/ID` (and secrets scan)", Faults: "stop marker from another process"}
+	r := &Row{Order: 4, Backend: "aws", Scenario: "kill switch: `stampede stop s3://…/runs/ID` (and secrets scan)", Faults: "stop marker from another process"}
 	row(t, r)
 	stopAWS(t, env, r, func(ar *awsRegion, _ *cliRun, id string) {
 		code, out, errs := runCLI(t, ar.env, 30*time.Second, "stop", ar.s3URL(id), "--reason", "chaos: stop")
@@ -63,7 +63,7 @@ func awsStopCommand(t *testing.T, env *awsEnv) {
 
 // awsInterrupt stops an aws run with Ctrl-C (SIGINT) on `stampede run`.
 func awsInterrupt(t *testing.T, env *awsEnv) {
-	r := &Row{Backend: "aws", Scenario: "kill switch: Ctrl-C on `stampede run` (and secrets scan)", Faults: "SIGINT"}
+	r := &Row{Order: 5, Backend: "aws", Scenario: "kill switch: Ctrl-C on `stampede run` (and secrets scan)", Faults: "SIGINT"}
 	row(t, r)
 	stopAWS(t, env, r, func(_ *awsRegion, run *cliRun, _ string) { run.signal(t, os.Interrupt) }, 130, "interrupted")
 }
@@ -74,7 +74,7 @@ func awsInterrupt(t *testing.T, env *awsEnv) {
 // window's end plus the engine's grace, writes its result, and the run
 // can be reported later, complete.
 func awsOrchestratorKilled(t *testing.T, env *awsEnv) {
-	r := &Row{Backend: "aws", Scenario: "apoptosis: orchestrator killed (SIGKILL), target hangs half the requests", Faults: "`stampede run` killed 1.5s in"}
+	r := &Row{Order: 6, Backend: "aws", Scenario: "apoptosis: orchestrator killed (SIGKILL), target hangs half the requests", Faults: "`stampede run` killed 1.5s in"}
 	row(t, r)
 	ar := newAWSRegion(t, env, awsOptions{Emulators: 2})
 	ht, err := hostiletarget.Start(hostiletarget.Options{})

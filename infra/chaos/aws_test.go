@@ -78,7 +78,7 @@ func (ar *awsRegion) checkSecrets(t testing.TB, out string, runs ...*cliRun) str
 // running task again: each runs once, and the report counts exactly what
 // the target served.
 func awsExactlyOnce(t *testing.T, env *awsEnv) {
-	r := &Row{Backend: "aws", Scenario: "exactly once: every task sent twice and redelivered while it runs (SQS visibility 2s)"}
+	r := &Row{Order: 1, Backend: "aws", Scenario: "exactly once: every task sent twice and redelivered while it runs (SQS visibility 2s)"}
 	row(t, r)
 	var (
 		mu       sync.Mutex
@@ -144,7 +144,7 @@ func checkReportExact(t *testing.T, rep *report.Report, tg *countingTarget) {
 // and the lost requests are at most what that generator sent after its
 // last checkpoint (5s apart on aws).
 func awsKilledGenerator(t *testing.T, env *awsEnv) {
-	r := &Row{Backend: "aws", Scenario: "generator killed mid-slice (SIGKILL of the bootstrap under RIE)"}
+	r := &Row{Order: 2, Backend: "aws", Scenario: "generator killed mid-slice (SIGKILL of the bootstrap under RIE)"}
 	row(t, r)
 	ar := newAWSRegion(t, env, awsOptions{Emulators: 2, Visibility: 30})
 	tg := newCountingTarget(t)

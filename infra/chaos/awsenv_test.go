@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -234,8 +235,8 @@ func procs(ppid int) []proc {
 func (ar *awsRegion) emulators() []proc {
 	var out []proc
 	for _, p := range procs(os.Getpid()) {
-		if len(p.args) > 0 && p.args[0] == ar.bins.RIE && slicesContains(p.args, ar.bins.Bootstrap) &&
-			slicesContains(environ(p.pid), "BUCKET="+ar.bucket) {
+		if len(p.args) > 0 && p.args[0] == ar.bins.RIE && slices.Contains(p.args, ar.bins.Bootstrap) &&
+			slices.Contains(environ(p.pid), "BUCKET="+ar.bucket) {
 			out = append(out, p)
 		}
 	}
@@ -274,13 +275,4 @@ func (ar *awsRegion) killBootstrap(t testing.TB) int {
 		}
 	}
 	return 0
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -70,7 +70,7 @@ func stopLocal(t *testing.T, r *Row, stop func(run *cliRun, dir, id string), wan
 // TestChaosLocalStopCommand stops a local run from a second process.
 func TestChaosLocalStopCommand(t *testing.T) {
 	t.Parallel()
-	r := &Row{Backend: "local", Scenario: "kill switch: `stampede stop RUN` (and secrets scan)", Faults: "stop marker from another process"}
+	r := &Row{Order: 4, Backend: "local", Scenario: "kill switch: `stampede stop RUN` (and secrets scan)", Faults: "stop marker from another process"}
 	row(t, r)
 	stopLocal(t, r, func(_ *cliRun, dir, id string) {
 		code, out, errs := runCLI(t, nil, 30*time.Second, "stop", id, "--store", dir, "--reason", "chaos: stop")
@@ -83,7 +83,7 @@ func TestChaosLocalStopCommand(t *testing.T) {
 // TestChaosLocalInterrupt stops a local run with Ctrl-C (SIGINT).
 func TestChaosLocalInterrupt(t *testing.T) {
 	t.Parallel()
-	r := &Row{Backend: "local", Scenario: "kill switch: Ctrl-C on `stampede run` (and secrets scan)", Faults: "SIGINT"}
+	r := &Row{Order: 5, Backend: "local", Scenario: "kill switch: Ctrl-C on `stampede run` (and secrets scan)", Faults: "SIGINT"}
 	row(t, r)
 	stopLocal(t, r, func(run *cliRun, _, _ string) { run.signal(t, os.Interrupt) }, 130, "interrupted")
 }
@@ -92,7 +92,7 @@ func TestChaosLocalInterrupt(t *testing.T) {
 // problem and exit 2 before anything is sent.
 func TestChaosLocalCaps(t *testing.T) {
 	t.Parallel()
-	r := &Row{Backend: "local", Scenario: "caps: rate, generators, duration, max_conns"}
+	r := &Row{Order: 7, Backend: "local", Scenario: "caps: rate, generators, duration, max_conns"}
 	row(t, r)
 	tg := newCountingTarget(t)
 	dir := t.TempDir()

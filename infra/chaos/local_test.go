@@ -48,7 +48,7 @@ func checkExact(t *testing.T, res *orchestrator.Result, tg *countingTarget) {
 // counts exactly what the target served.
 func TestChaosLocalExactlyOnce(t *testing.T) {
 	t.Parallel()
-	r := &Row{Backend: "local", Scenario: "exactly once: every task sent twice and redelivered while it runs"}
+	r := &Row{Order: 1, Backend: "local", Scenario: "exactly once: every task sent twice and redelivered while it runs"}
 	row(t, r)
 	tg := newCountingTarget(t)
 	p := localPlan(t, planYAML(4*time.Second, 40, 2, "slice: 2s"), tg.URL)
@@ -73,7 +73,7 @@ func TestChaosLocalExactlyOnce(t *testing.T) {
 // redelivered task runs nothing, and `stampede report` exits 4.
 func TestChaosLocalKilledGenerator(t *testing.T) {
 	t.Parallel()
-	r := &Row{Backend: "local", Scenario: "generator killed mid-slice"}
+	r := &Row{Order: 2, Backend: "local", Scenario: "generator killed mid-slice"}
 	row(t, r)
 	tg := newCountingTarget(t)
 	const rate, gens = 40, 2
@@ -118,7 +118,7 @@ func TestChaosLocalKilledGenerator(t *testing.T) {
 // is merged exactly; `stampede report` exits 4.
 func TestChaosLocalCorruptResults(t *testing.T) {
 	t.Parallel()
-	r := &Row{Backend: "local", Scenario: "corrupt, truncated and foreign result objects"}
+	r := &Row{Order: 3, Backend: "local", Scenario: "corrupt, truncated and foreign result objects"}
 	row(t, r)
 	tg := newCountingTarget(t)
 	p := localPlan(t, planYAML(2*time.Second, 30, 3, ""), tg.URL)
@@ -192,7 +192,7 @@ func TestChaosLocalCorruptResults(t *testing.T) {
 // the log says what failed.
 func TestChaosLocalStoreFaults(t *testing.T) {
 	t.Parallel()
-	r := &Row{Backend: "local", Scenario: "store errors during the whole run (generator side)"}
+	r := &Row{Order: 10, Backend: "local", Scenario: "store errors during the whole run (generator side)"}
 	row(t, r)
 	tg := newCountingTarget(t)
 	p := localPlan(t, planYAML(3*time.Second, 30, 3, ""), tg.URL)
@@ -233,7 +233,7 @@ func TestChaosLocalStoreFaults(t *testing.T) {
 // exactly the /ok requests the target served.
 func TestChaosLocalHostileTarget(t *testing.T) {
 	t.Parallel()
-	r := &Row{Backend: "local", Scenario: "hostile target: resets, hangs, slow, endless/huge bodies, bad HTTP, bad TLS, DNS"}
+	r := &Row{Order: 9, Backend: "local", Scenario: "hostile target: resets, hangs, slow, endless/huge bodies, bad HTTP, bad TLS, DNS"}
 	row(t, r)
 	ht, err := hostiletarget.Start(hostiletarget.Options{Slow: 2 * time.Second, HugeBytes: 8 << 20, EndlessEvery: 2 * time.Millisecond})
 	if err != nil {

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 // Row is one scenario's outcome.
 type Row struct {
+	Order    int    // where the row goes within its backend (the order)
 	Backend  string // "local" or "aws"
 	Scenario string
 	// Faults says what was injected and how often ("12 duplicate deliveries").
@@ -48,12 +50,15 @@ func (t *Table) Add(r Row) {
 	t.rows = append(t.rows, r)
 }
 
-// Rows returns the rows, local ones first, each backend in the order added.
+// Rows returns the rows, local ones first, each backend's by Order (then
+// in the order added).
 func (t *Table) Rows() []Row {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	rows := slices.Clone(t.rows)
-	slices.SortStableFunc(rows, func(a, b Row) int { return strings.Compare(backendOrder(a.Backend), backendOrder(b.Backend)) })
+	slices.SortStableFunc(rows, func(a, b Row) int {
+		return cmp.Or(strings.Compare(backendOrder(a.Backend), backendOrder(b.Backend)), cmp.Compare(a.Order, b.Order))
+	})
 	return rows
 }
 
@@ -96,7 +101,7 @@ func (t *Table) WriteMarkdown(w io.Writer) error {
 			tasks = fmt.Sprintf("%d/%d", r.Reported, r.Tasks)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %d/%d | %s | %d (%d) | %s | %s |\n",
-			r.Backend, r.Scenario, r.Faults, r.Completed, r.Runs, tasks, r.Lost, r.Declared, stop, escape(verdict))
+			r.Backend, escape(r.Scenario), escape(r.Faults), r.Completed, r.Runs, tasks, r.Lost, r.Declared, stop, escape(verdict))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
