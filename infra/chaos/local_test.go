@@ -241,22 +241,17 @@ func TestChaosLocalHostileTarget(t *testing.T) {
 	}
 	t.Cleanup(ht.Close)
 	host := strings.TrimPrefix(ht.URL, "http://")
-	cases := []struct {
+	type mode struct {
 		name, url string
 		class     engine.ErrorClass
-	}{
-		{"reset", hostiletarget.PathReset, engine.ErrConnReset},
-		{"close", hostiletarget.PathClose, engine.ErrConnReset},
-		{"hang", hostiletarget.PathHang, engine.ErrTimeout},
-		{"slow", hostiletarget.PathSlow, engine.ErrTimeout},
-		{"endless", hostiletarget.PathEndless, engine.ErrTimeout},
-		{"huge", hostiletarget.PathHuge, engine.ErrNone},
-		{"bad-status", hostiletarget.PathBadStatus, engine.ErrProtocol},
-		{"bad-chunk", hostiletarget.PathBadChunk, engine.ErrProtocol},
-		{"header-flood", hostiletarget.PathHeaderFlood, engine.ErrProtocol},
+	}
+	cases := []mode{
 		{"bad-cert", ht.TLSURL + hostiletarget.PathOK, engine.ErrTLS},
 		{"tls-to-plain", "https://" + host + hostiletarget.PathOK, engine.ErrTLS},
 		{"dns", "http://stampede-hostile.invalid/ok", engine.ErrDNS},
+	}
+	for _, p := range hostiletarget.Paths()[1:] {
+		cases = append(cases, mode{strings.TrimPrefix(p, "/"), p, engine.ErrorClass(hostiletarget.Class(p))})
 	}
 	var src strings.Builder
 	fmt.Fprintf(&src, "target: %s\nduration: 3s\nload: {rate: 60}\ngenerators: 2\ndefaults: {timeout: 500ms}\n", ht.URL)

@@ -72,28 +72,23 @@ func TestEngineAgainstHostileTarget(t *testing.T) {
 	refused := closed.Addr().String()
 	closed.Close()
 
-	tests := []struct {
+	type mode struct {
 		name  string
 		url   string
 		extra string
 		want  engine.ErrorClass // ErrNone: a 200
 		path  string            // what the target counts ("": nothing it serves)
-	}{
-		{"connection reset", PathReset, "", engine.ErrConnReset, PathReset},
-		{"closed without an answer", PathClose, "", engine.ErrConnReset, PathClose},
-		{"accepts, never answers", PathHang, "", engine.ErrTimeout, PathHang},
-		{"slower than the timeout", PathSlow, "", engine.ErrTimeout, PathSlow},
-		{"endless body", PathEndless, "", engine.ErrTimeout, PathEndless},
-		{"huge body", PathHuge, "", engine.ErrNone, PathHuge},
-		{"bad status line", PathBadStatus, "", engine.ErrProtocol, PathBadStatus},
-		{"bad chunked encoding", PathBadChunk, "", engine.ErrProtocol, PathBadChunk},
-		{"header overflow", PathHeaderFlood, "", engine.ErrProtocol, PathHeaderFlood},
+	}
+	tests := []mode{
 		{"untrusted certificate", s.TLSURL + PathOK, "allowed_hosts: ['" + tlsHost + "']", engine.ErrTLS, ""},
 		{"tls to a plain port", "https://" + self + PathOK, "", engine.ErrTLS, ""},
 		{"dns failure", "http://stampede-hostile.invalid/ok", "allowed_hosts: [stampede-hostile.invalid]", engine.ErrDNS, ""},
 		{"connection refused", "http://" + refused + "/ok", "allowed_hosts: ['" + refused + "']", engine.ErrConnRefused, ""},
 		{"undeclared host (template)", "http://{{ h }}/ok", "vars: {h: '" + strings.TrimPrefix(undeclared.URL, "http://") + "'}", engine.ErrHostRefused, ""},
 		{"undeclared host (redirect)", redirector.URL + "/", "allowed_hosts: ['" + strings.TrimPrefix(redirector.URL, "http://") + "']", engine.ErrHostRefused, ""},
+	}
+	for _, p := range Paths()[1:] {
+		tests = append(tests, mode{p, p, "", engine.ErrorClass(Class(p)), p})
 	}
 	t.Run("modes", func(t *testing.T) {
 		for _, tt := range tests {

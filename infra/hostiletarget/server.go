@@ -46,6 +46,22 @@ func Paths() []string {
 		PathBadStatus, PathBadChunk, PathHeaderFlood}
 }
 
+// Class is the error class a client should count for a request to path,
+// in the names stampede's reports use ("conn_reset", "timeout", "protocol";
+// "" for a success), given a request timeout well below Options.Slow.
+// Tests compare what a client counted with it.
+func Class(path string) string {
+	switch path {
+	case PathReset, PathClose:
+		return "conn_reset"
+	case PathHang, PathSlow, PathEndless:
+		return "timeout"
+	case PathBadStatus, PathBadChunk, PathHeaderFlood:
+		return "protocol"
+	}
+	return ""
+}
+
 // Options tune the misbehaviours; zero fields take the defaults.
 type Options struct {
 	Slow         time.Duration // default 5s
