@@ -6,7 +6,7 @@ BIN   := bin/stampede
 ADDR  ?= 127.0.0.1:8080
 PLAN  ?= examples/quickstart.yaml
 
-.PHONY: all build run test fmt lint clean deploy undeploy
+.PHONY: all build run test chaos fmt lint clean deploy undeploy
 
 all: build
 
@@ -34,6 +34,11 @@ run: build
 test: infra/localaws/node_modules
 	$(GO) vet ./...
 	$(GO) test -race ./...
+
+## chaos: the reliability scenarios on the local backend and the AWS-integration path; prints their table (also in bin/chaos.md)
+chaos: infra/localaws/node_modules
+	@mkdir -p bin
+	cd infra/chaos && $(GO) test -count=1 -timeout 15m -run 'TestChaos' -chaos.table ../../bin/chaos.md
 
 # The local SQS server (npm) that the AWS adapters' tests start.
 infra/localaws/node_modules: infra/localaws/package-lock.json

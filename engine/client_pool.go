@@ -35,6 +35,7 @@ type conn struct {
 	watch atomic.Pointer[watch] // the watch of the request in flight
 	line  []byte                // header lines longer than br's buffer
 	num   [20]byte              // scratch for Content-Length
+	idle  *idleCheck            // made by closedWhileIdle on first use
 }
 
 // countingConn counts the bytes that cross it (HTTP bytes, under bufio and

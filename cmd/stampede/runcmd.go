@@ -30,6 +30,7 @@ type runFlags struct {
 	maxCost    float64 // USD
 	prices     string
 	yes        bool
+	allowLarge bool
 	aws        awsFlags // --backend, --aws-config, --stack, --lead (aws.go)
 }
 
@@ -61,6 +62,7 @@ Ctrl-C stops the generators cleanly; what they measured is still reported
 	f.Float64Var(&fl.maxCost, "max-cost", 0, "budget in USD (default: the plan's budget.max_usd): refuse a plan estimated above it, stop a run before it spends more")
 	f.StringVar(&fl.prices, "prices", "", "price table file for the cost (default: the built-in table)")
 	f.BoolVar(&fl.yes, "yes", false, "do not ask to confirm the cost estimate (aws backend)")
+	f.BoolVar(&fl.allowLarge, "allow-large", false, "run a plan above the default caps on rate, users, generators and duration (docs/plan.md)")
 	addBackendFlags(f, &fl.aws)
 	return cmd
 }
@@ -72,6 +74,9 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 		return err
 	}
 	if err := override(p, fl); err != nil {
+		return err
+	}
+	if err := checkLimits(stderr, path, p, fl.allowLarge); err != nil {
 		return err
 	}
 	if err := fl.aws.check(); err != nil {
