@@ -604,7 +604,7 @@ func TestRunAWSOverridePreflight(t *testing.T) {
 	}
 
 	// The account's limit (each stand-in: 1000) against more generators.
-	code, stderr = run("--generators", "600")
+	code, stderr = run("--generators", "600", "--allow-large")
 	for _, r := range regions {
 		if !strings.Contains(stderr, r.name+": the plan needs 1200 generators at once but the account's Lambda concurrency limit there is 1000") {
 			t.Errorf("1200 generators in %s: exit %d\n%s", r.name, code, stderr)

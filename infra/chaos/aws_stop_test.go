@@ -54,7 +54,7 @@ func awsStopCommand(t *testing.T, env *awsEnv) {
 	r := &Row{Order: 4, Backend: "aws", Scenario: "kill switch: `stampede stop s3://…/runs/ID` (and secrets scan)", Faults: "stop marker from another process"}
 	row(t, r)
 	stopAWS(t, env, r, func(ar *awsRegion, _ *cliRun, id string) {
-		code, out, errs := runCLI(t, ar.env, 30*time.Second, "stop", ar.s3URL(id), "--reason", "chaos: stop")
+		code, out, errs := runCLI(t, ar.env, 30*time.Second, "stop", ar.s3URL(id), "--aws-config", ar.config, "--reason", "chaos: stop")
 		if code != 0 || !strings.Contains(out, "stop marker written") {
 			t.Errorf("stampede stop: exit %d\n%s%s", code, out, errs)
 		}

@@ -23,16 +23,22 @@ import (
 )
 
 // awsEnv is the AWS-compatible servers the aws scenarios share: one
-// local-aws-sqs process and one gofakes3, for the parent test's lifetime.
+// local-aws-sqs process and one gofakes3, for the parent test's lifetime,
+// and for the CLI's preflight moto_server's STS (credentials) and a Lambda
+// service stand-in (the account's concurrency; the scenarios' emulators
+// are invoked by the harness's event source, not through it).
 type awsEnv struct {
 	sqsURL, s3URL string
+	stsURL        string
+	lambdaURL     string
 	sqs           *sqs.Client // direct, for set-up and checks
 	s3            *s3.Client
 }
 
 func newAWSEnv(t *testing.T) *awsEnv {
 	t.Helper()
-	e := &awsEnv{sqsURL: localaws.StartSQS(t), s3URL: localaws.StartS3(t)}
+	e := &awsEnv{sqsURL: localaws.StartSQS(t), s3URL: localaws.StartS3(t), stsURL: localaws.StartMoto(t)}
+	e.lambdaURL = lambdaharness.StartService(t, lambdaharness.ServiceOptions{Region: awsRegionName}).URL
 	ctx := context.Background()
 	e.sqs = localaws.NewSQSClient(localaws.Config(ctx, t, e.sqsURL))
 	e.s3 = localaws.NewS3Client(localaws.Config(ctx, t, e.s3URL))
@@ -116,6 +122,8 @@ func newAWSRegion(t *testing.T, e *awsEnv, o awsOptions) *awsRegion {
 	ar.env = []string{
 		"AWS_ENDPOINT_URL_SQS=" + ar.sqsProxy.URL,
 		"AWS_ENDPOINT_URL_S3=" + ar.s3Proxy.URL,
+		"AWS_ENDPOINT_URL_STS=" + e.stsURL,
+		"AWS_ENDPOINT_URL_LAMBDA=" + e.lambdaURL,
 		"AWS_ACCESS_KEY_ID=" + localaws.AccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + localaws.SecretKey,
 		"AWS_REGION=" + awsRegionName,
