@@ -6,7 +6,7 @@ BIN   := bin/stampede
 ADDR  ?= 127.0.0.1:8080
 PLAN  ?= examples/quickstart.yaml
 
-.PHONY: all build run test fmt lint clean deploy undeploy
+.PHONY: all build run test chaos fmt lint clean deploy undeploy
 
 all: build
 
@@ -34,6 +34,11 @@ run: build
 test: infra/localaws/node_modules
 	$(GO) vet ./...
 	$(GO) test -race ./...
+
+## chaos: the reliability scenarios on the local backend and the AWS-integration path; prints their table (also in bin/chaos.md)
+chaos: infra/localaws/node_modules
+	@mkdir -p bin
+	cd infra/chaos && $(GO) test -count=1 -timeout 15m -run 'TestChaos' -chaos.table ../../bin/chaos.md
 
 # The local SQS server (npm) that the AWS adapters' tests start.
 infra/localaws/node_modules: infra/localaws/package-lock.json
@@ -78,6 +83,13 @@ bench-peers:
 	$(GO) build -o bin/peers ./infra/bench/peers
 	bin/peers -engineload bin/engineload -bin $(GOBIN_DIR) -duration 5s -reps 3 -out docs/benchmarks.md
 
-## bench-fleet: split/enqueue and collect/merge benchmarks at 10,000 generators
+## bench-fleet: the fleet figures of docs/benchmarks.md: split and enqueue 10,000 tasks (in-process queue and local-aws-sqs), collect and merge 10,000 results, the merge's hot paths side by side, the generator's cold start under the RIE
+BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench-fleet:
-	$(GO) test -run xxx -bench Fleet -benchtime 1x -timeout 60m ./orchestrator/
+	@test -f infra/localaws/node_modules/local-aws-sqs/package.json || npm ci --prefix infra/localaws --no-audit --no-fund
+	$(GO) test -run xxx -bench Fleet -benchtime 1x -count 3 -timeout 60m ./orchestrator/
+	@mkdir -p bin
+	$(GO) test -run xxx -bench AddResult -count 6 ./engine/ > bin/bench-merge.txt
+	$(BENCHSTAT) -col /path bin/bench-merge.txt
+	$(GO) test -run xxx -bench CheckPayload -count 6 ./engine/
+	$(GO) test -run xxx -bench ColdStart -benchtime 20x ./infra/bench/coldstart/

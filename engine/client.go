@@ -180,7 +180,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		dialer: net.Dialer{
 			Timeout:   opts.DialTimeout,
 			KeepAlive: 30 * time.Second,
-			Control:   refuseLinkLocal,
+			Control:   policy.control,
 		},
 		tlsConf: &tls.Config{
 			InsecureSkipVerify: opts.Insecure, //nolint:gosec // the plan asks for it

@@ -34,8 +34,12 @@ type refusedError string
 
 func (e refusedError) Error() string { return string(e) }
 
-// errLinkLocal refuses a link-local peer (cloud metadata endpoints).
-const errLinkLocal refusedError = "link-local address refused"
+// errLinkLocal refuses a link-local peer (cloud metadata endpoints);
+// errRuntimeAPI the Lambda runtime API's address.
+const (
+	errLinkLocal  refusedError = "link-local address refused"
+	errRuntimeAPI refusedError = "lambda runtime api address refused"
+)
 
 // closedError is a request cut by Client.Close.
 type closedError string

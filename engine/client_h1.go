@@ -14,13 +14,21 @@ const maxHeaderBytes = 64 << 10
 
 // roundTrip1 sends one hop over HTTP/1.1 and returns the Location to
 // follow, if any. A reused connection that fails before any response byte
-// (closed by the server while idle) is retried once on a fresh one.
+// (closed by the server while idle) is retried once on a fresh one, for a
+// replayable method only: the server may have received the request before
+// it dropped the connection, and a POST must not reach it twice. A
+// non-replayable request checks first that its pooled connection is still
+// open (closedWhileIdle), so that it rarely needs the retry.
 func (c *Client) roundTrip1(ex *exchange, resp *Response) (string, error) {
 	key := poolKey{tls: ex.scheme == "https", host: ex.host}
 	for attempt := 0; ; attempt++ {
 		cn, slot, err := c.pool.get(ex.ctx, key, ex.deadline, attempt == 0)
 		if err != nil {
 			return "", err
+		}
+		if !slot && !replayable(ex.method) && closedWhileIdle(cn) {
+			c.pool.discard(cn)
+			continue // to a fresh connection
 		}
 		if slot {
 			if cn, err = c.dial(ex.ctx, key, ex.deadline); err != nil {
@@ -42,10 +50,20 @@ func (c *Client) roundTrip1(ex *exchange, resp *Response) (string, error) {
 			return r.location, nil
 		}
 		c.pool.discard(cn)
-		if slot || attempt > 0 || r.gotBytes || isTimeout(r.err) || c.closed.Load() || ex.ctx.Err() != nil {
+		if slot || attempt > 0 || r.gotBytes || !replayable(ex.method) || isTimeout(r.err) || c.closed.Load() || ex.ctx.Err() != nil {
 			return "", r.err
 		}
 	}
+}
+
+// replayable reports the methods that may be sent again when a reused
+// connection fails before the response (as net/http does).
+func replayable(method string) bool {
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
+		return true
+	}
+	return false
 }
 
 // result is what one exchange on a connection produced.

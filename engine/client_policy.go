@@ -4,9 +4,16 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 )
+
+// EnvRuntimeAPI is the variable Lambda sets to its runtime API's host:port
+// (127.0.0.1:9001). A generator must never send load there: a request to
+// it could end or steal the invocation. A Client refuses to connect to it.
+const EnvRuntimeAPI = "AWS_LAMBDA_RUNTIME_API"
 
 // hostPort is a normalized (lower-case host, explicit port) pair.
 type hostPort struct{ host, port string }
@@ -15,15 +22,20 @@ type hostPort struct{ host, port string }
 // read-only after newHostPolicy and so safe for concurrent use.
 type hostPolicy struct {
 	allowed map[hostPort]struct{} // nil: any host
+	// denied are addresses never connected to, whatever the plan allows:
+	// the Lambda runtime API's (from EnvRuntimeAPI, when set).
+	denied []netip.AddrPort
 }
 
 // newHostPolicy builds the policy from entries "host", "host:port" or a URL.
-// An entry without a port allows ports 80 and 443.
+// An entry without a port allows ports 80 and 443. The Lambda runtime API's
+// address, when this process runs in Lambda, is denied.
 func newHostPolicy(hosts []string) (hostPolicy, error) {
+	denied := deniedAddrs(os.Getenv(EnvRuntimeAPI))
 	if len(hosts) == 0 {
-		return hostPolicy{}, nil
+		return hostPolicy{denied: denied}, nil
 	}
-	p := hostPolicy{allowed: make(map[hostPort]struct{}, 2*len(hosts))}
+	p := hostPolicy{allowed: make(map[hostPort]struct{}, 2*len(hosts)), denied: denied}
 	for _, h := range hosts {
 		h = strings.ToLower(strings.TrimSpace(h))
 		if strings.Contains(h, "://") {
@@ -53,8 +65,8 @@ func newHostPolicy(hosts []string) (hostPolicy, error) {
 }
 
 // allows reports whether a request to scheme://hostport may be sent. It
-// refuses unknown schemes and link-local IP literals. It does not allocate
-// for lower-case hosts.
+// refuses unknown schemes, link-local IP literals and the denied
+// addresses. It does not allocate for lower-case hosts.
 func (p *hostPolicy) allows(scheme, hostport string) bool {
 	dport := defaultPort(scheme)
 	if dport == "" {
@@ -64,14 +76,14 @@ func (p *hostPolicy) allows(scheme, hostport string) bool {
 	if host == "" {
 		return false
 	}
-	if a, err := netip.ParseAddr(host); err == nil && isLinkLocal(a) {
+	if port == "" {
+		port = dport
+	}
+	if a, err := netip.ParseAddr(host); err == nil && (isLinkLocal(a) || p.isDenied(a, port)) {
 		return false
 	}
 	if p.allowed == nil {
 		return true
-	}
-	if port == "" {
-		port = dport
 	}
 	if _, ok := p.allowed[hostPort{host, port}]; ok {
 		return true
@@ -138,13 +150,56 @@ func isLinkLocal(a netip.Addr) bool {
 	return a.Unmap().IsLinkLocalUnicast()
 }
 
-// refuseLinkLocal is a net.Dialer Control function: it refuses to connect
-// to a link-local address, whatever name resolved to it.
-func refuseLinkLocal(_, address string, _ syscall.RawConn) error {
-	if ap, err := netip.ParseAddrPort(address); err == nil && isLinkLocal(ap.Addr()) {
+// control is a net.Dialer Control function: it refuses to connect to a
+// link-local or a denied address, whatever name resolved to it.
+func (p *hostPolicy) control(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return nil
+	}
+	if isLinkLocal(ap.Addr()) {
 		return errLinkLocal
 	}
+	for _, d := range p.denied {
+		if d.Port() == ap.Port() && d.Addr() == ap.Addr().Unmap() {
+			return errRuntimeAPI
+		}
+	}
 	return nil
+}
+
+// isDenied reports whether a:port is a denied address.
+func (p *hostPolicy) isDenied(a netip.Addr, port string) bool {
+	if len(p.denied) == 0 {
+		return false
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return false
+	}
+	for _, d := range p.denied {
+		if d.Addr() == a.Unmap() && d.Port() == uint16(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// deniedAddrs parses the runtime API's "host:port" ("" when not in
+// Lambda): an IP literal, or localhost (both loopback addresses).
+func deniedAddrs(runtimeAPI string) []netip.AddrPort {
+	if runtimeAPI == "" {
+		return nil
+	}
+	if ap, err := netip.ParseAddrPort(runtimeAPI); err == nil {
+		return []netip.AddrPort{netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}
+	}
+	host, port := splitHostPort(runtimeAPI)
+	ap, err := netip.ParseAddrPort("127.0.0.1:" + port)
+	if err != nil || !strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	return []netip.AddrPort{ap, netip.AddrPortFrom(netip.IPv6Loopback(), ap.Port())}
 }
 
 // isRedirect reports the statuses Do follows.

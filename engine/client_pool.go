@@ -40,8 +40,9 @@ type conn struct {
 	// aborted is set by abort (which gave nc a past deadline): the
 	// connection is not reused.
 	aborted atomic.Bool
-	line    []byte   // header lines longer than br's buffer
-	num     [20]byte // scratch for Content-Length
+	line    []byte     // header lines longer than br's buffer
+	num     [20]byte   // scratch for Content-Length
+	idle    *idleCheck // made by closedWhileIdle on first use
 }
 
 // countingConn counts the bytes that cross it (HTTP bytes, under bufio and

@@ -136,8 +136,8 @@ func TestClientRefuseLinkLocal(t *testing.T) {
 		{"169.254.169.254:80", true}, {"[fe80::1]:443", true}, {"127.0.0.1:80", false},
 		{"10.0.0.1:80", false}, {"[::1]:80", false},
 	} {
-		if err := refuseLinkLocal("tcp4", tt.addr, nil); (err != nil) != tt.refuse {
-			t.Errorf("refuseLinkLocal(%s) = %v, want refused %v", tt.addr, err, tt.refuse)
+		if err := (&hostPolicy{}).control("tcp4", tt.addr, nil); (err != nil) != tt.refuse {
+			t.Errorf("control(%s) = %v, want refused %v", tt.addr, err, tt.refuse)
 		}
 	}
 }

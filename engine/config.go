@@ -250,5 +250,8 @@ type DataSet struct {
 }
 
 // MaxIntervals bounds the timeline's length so that merge cost does not
-// grow with a test's duration.
-const MaxIntervals = 300
+// grow with a test's duration: tests up to 2 minutes have 1-second
+// intervals, a 10-minute test 5-second ones, an hour 30-second ones. Each
+// interval costs two histograms in every generator's result, which is
+// most of what merging a fleet's results reads (docs/benchmarks.md).
+const MaxIntervals = 120

@@ -5,7 +5,10 @@
 // It owns the schedule (open-model arrivals and closed-model users as pure
 // functions of test time, split exactly between shards and time slices),
 // the dispatcher and virtual users, the HTTP client, templates, checks and
-// captures, and the recorder with its HdrHistograms.
+// captures, the recorder with its HdrHistograms, and the merging of
+// snapshots: Snapshot.Merge, and Sum, which adds many encoded snapshots
+// (WireSnapshot, from ParseSnapshot) into dense histograms for the
+// orchestrator.
 //
 // Its imports are the standard library, github.com/HdrHistogram/hdrhistogram-go
 // and golang.org/x/net only: no AWS or Lambda, no flags, no printing, no

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -32,8 +33,14 @@ const (
 // populated buckets, not with the range. The zero value is an empty
 // histogram of HistogramDigits. It is not safe for concurrent use. Its JSON
 // form is the standard HdrHistogram V2 compressed encoding, base64.
+//
+// Inside a Sum, histograms are dense instead (d set, p nil): adding to one
+// is an array increment. A dense Histogram never leaves its Sum: Clone
+// returns a sparse copy, and only Count, Digits, Merge, Clone and the Sum's
+// own adding accept a dense receiver.
 type Histogram struct {
 	p *hdr.PackedHistogram // nil while empty and never merged into
+	d *dense               // dense storage (a Sum's); p is then nil
 }
 
 // NewHistogram returns an empty Histogram of HistogramDigits precision.
@@ -86,8 +93,14 @@ func (h *Histogram) recordUs(us, n int64) { _ = h.packed().RecordValues(us, n) }
 // coarser precision. Merging into an empty zero-value Histogram adopts o's
 // precision. h must not be nil.
 func (h *Histogram) Merge(o *Histogram) int64 {
+	if o != nil && o.d != nil {
+		o = o.Clone()
+	}
 	if o == nil || o.p == nil || o.p.TotalCount() == 0 {
 		return 0
+	}
+	if h.d != nil {
+		return h.d.addPacked(o.p)
 	}
 	if h.p == nil {
 		h.p = o.p.Clone()
@@ -96,12 +109,36 @@ func (h *Histogram) Merge(o *Histogram) int64 {
 	return h.p.Merge(o.p)
 }
 
+// newDenseHistogram returns an empty dense Histogram of the given precision.
+func newDenseHistogram(digits int) *Histogram {
+	return &Histogram{d: newDense(digits)}
+}
+
+// addV2 adds a checked V2 histogram to h and returns how many values were
+// dropped: none, short of a total past MaxInt64. Into a dense h it adds
+// bucket by bucket, building nothing.
+func (h *Histogram) addV2(v v2) int64 {
+	switch {
+	case v.total == 0:
+		return 0
+	case h.d != nil:
+		return h.d.addV2(v)
+	default:
+		return h.Merge(&Histogram{p: v.packed()})
+	}
+}
+
 // mergeDense adds a dense histogram (a recorder lane's) to h.
 func (h *Histogram) mergeDense(d *hdr.Histogram) int64 { return h.packed().MergeFrom(d) }
 
 // Count is the number of recorded values.
 func (h *Histogram) Count() int64 {
-	if h == nil || h.p == nil {
+	switch {
+	case h == nil:
+		return 0
+	case h.d != nil:
+		return h.d.total
+	case h.p == nil:
 		return 0
 	}
 	return h.p.TotalCount()
@@ -109,7 +146,12 @@ func (h *Histogram) Count() int64 {
 
 // Digits is the precision in significant decimal digits.
 func (h *Histogram) Digits() int {
-	if h == nil || h.p == nil {
+	switch {
+	case h == nil:
+		return HistogramDigits
+	case h.d != nil:
+		return h.d.digits
+	case h.p == nil:
 		return HistogramDigits
 	}
 	return int(h.p.SignificantFigures())
@@ -182,9 +224,15 @@ func (h *Histogram) Buckets(fn func(valueUs, count int64)) {
 	})
 }
 
-// Clone returns an independent copy; nil clones to an empty Histogram.
+// Clone returns an independent sparse copy; nil clones to an empty
+// Histogram.
 func (h *Histogram) Clone() *Histogram {
-	if h == nil || h.p == nil {
+	switch {
+	case h == nil:
+		return NewHistogram()
+	case h.d != nil:
+		return &Histogram{p: h.d.packed()}
+	case h.p == nil:
 		return NewHistogram()
 	}
 	return &Histogram{p: h.p.Clone()}
@@ -192,17 +240,18 @@ func (h *Histogram) Clone() *Histogram {
 
 // Encode returns the standard HdrHistogram V2 compressed encoding, base64
 // (the form of .hlog lines). A nil or zero Histogram encodes as an empty one.
+// It never fails; the error is for the sake of encoders that can.
 func (h *Histogram) Encode() ([]byte, error) {
-	p := h.packedOrEmpty()
-	b, err := encodeV2(p)
-	if err != nil {
-		return nil, fmt.Errorf("encode histogram: %w", err)
-	}
-	return b, nil
+	return encodeV2(h.packedOrEmpty()), nil
 }
 
 func (h *Histogram) packedOrEmpty() *hdr.PackedHistogram {
-	if h == nil || h.p == nil {
+	switch {
+	case h == nil:
+		return hdr.NewPacked(histLowestUs, histHighestUs, HistogramDigits)
+	case h.d != nil:
+		return h.Clone().p
+	case h.p == nil:
 		return hdr.NewPacked(histLowestUs, histHighestUs, HistogramDigits)
 	}
 	return h.p
@@ -212,11 +261,11 @@ func (h *Histogram) packedOrEmpty() *hdr.PackedHistogram {
 // stampede's geometry (1µs to 1h, 1–5 digits) so that merges never drop
 // values, and rejects counts whose sum does not fit an int64.
 func DecodeHistogram(b []byte) (*Histogram, error) {
-	p, err := decodeV2(b)
+	v, err := decodeV2(b)
 	if err != nil {
 		return nil, fmt.Errorf("decode histogram: %w", err)
 	}
-	return &Histogram{p: p}, nil
+	return &Histogram{p: v.packed()}, nil
 }
 
 // MarshalJSON encodes h as a JSON string holding Encode's output.
@@ -235,18 +284,38 @@ func (h *Histogram) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes a JSON string written by MarshalJSON; null and ""
 // give an empty Histogram.
 func (h *Histogram) UnmarshalJSON(data []byte) error {
-	var s *string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return fmt.Errorf("decode histogram: %w", err)
-	}
-	if s == nil || *s == "" {
-		h.p = nil
-		return nil
-	}
-	d, err := DecodeHistogram([]byte(*s))
+	v, ok, err := decodeJSONV2(data)
 	if err != nil {
 		return err
 	}
-	h.p = d.p
+	h.p, h.d = nil, nil
+	if ok {
+		h.p = v.packed()
+	}
 	return nil
+}
+
+// decodeJSONV2 decodes a JSON string holding a base64 V2 compressed
+// encoding; ok is false for null and "" (an empty histogram).
+func decodeJSONV2(data []byte) (v v2, ok bool, err error) {
+	var b64 []byte
+	switch {
+	case string(data) == "null":
+		return v2{}, false, nil
+	case len(data) >= 2 && data[0] == '"' && data[len(data)-1] == '"' && bytes.IndexByte(data, '\\') < 0:
+		b64 = data[1 : len(data)-1] // base64 needs no escaping
+	default: // an escaped string, or not a string
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return v2{}, false, fmt.Errorf("decode histogram: %w", err)
+		}
+		b64 = []byte(s)
+	}
+	if len(b64) == 0 {
+		return v2{}, false, nil
+	}
+	if v, err = decodeV2(b64); err != nil {
+		return v2{}, false, fmt.Errorf("decode histogram: %w", err)
+	}
+	return v, true, nil
 }

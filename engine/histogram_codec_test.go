@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -56,10 +57,7 @@ func TestCodecMatchesLibrary(t *testing.T) {
 			if trial == 1 {
 				_ = p.RecordValues(histHighestUs, 1<<40) // top bucket, wide count
 			}
-			mine, err := encodeV2(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			mine := encodeV2(p)
 			theirs, err := p.Encode()
 			if err != nil {
 				t.Fatal(err)
@@ -71,10 +69,11 @@ func TestCodecMatchesLibrary(t *testing.T) {
 			if err != nil {
 				t.Fatalf("library cannot decode ours: %v", err)
 			}
-			ours, err := decodeV2(theirs)
+			v, err := decodeV2(theirs)
 			if err != nil {
 				t.Fatalf("cannot decode the library's: %v", err)
 			}
+			ours := v.packed()
 			want := packedBuckets(p)
 			if !slices.Equal(packedBuckets(back), want) || !slices.Equal(packedBuckets(ours), want) || ours.TotalCount() != p.TotalCount() {
 				t.Fatalf("digits %d trial %d: buckets changed in a round trip", digits, trial)
@@ -135,13 +134,13 @@ func BenchmarkHistogramDecode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(len(enc)), "bytes")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := DecodeHistogram(enc); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(len(enc)), "bytes") // after Loop, which resets metrics
 }
 
 // FuzzDecodeHistogram checks that the decoder never panics and that what it
@@ -176,4 +175,45 @@ func FuzzDecodeHistogram(f *testing.F) {
 			t.Fatal("buckets changed in a round trip")
 		}
 	})
+}
+
+// TestStep8 checks the eight-at-once step against eight single steps.
+func TestStep8(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for range 10000 {
+		w := r.Uint64() &^ highBits
+		var i, counts int64
+		for k := range 8 {
+			b := byte(w >> (8 * k))
+			counts += step(int64(b>>1)^-int64(b&1), &i)
+		}
+		if gotSteps, gotCounts := step8(w); gotSteps != i || gotCounts != counts {
+			t.Fatalf("step8(%#x) = %d, %d; want %d, %d", w, gotSteps, gotCounts, i, counts)
+		}
+	}
+}
+
+// BenchmarkCheckPayload checks the payloads of a generator result's
+// histograms (10s intervals).
+func BenchmarkCheckPayload(b *testing.B) {
+	var payloads []v2
+	w, err := ParseSnapshot(mustJSON(b, generatorResult(10*time.Second, 1)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	_ = w.w.eachHistogram(func(h *wireHistogram) error {
+		payloads = append(payloads, h.v)
+		n += len(h.v.payload)
+		return nil
+	})
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, v := range payloads {
+			if _, err := checkPayload(geometryFor(v.digits), v.payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }

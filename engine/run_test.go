@@ -421,10 +421,11 @@ func TestRunInvalidConfig(t *testing.T) {
 func TestInterval(t *testing.T) {
 	tests := []struct{ set, d, want time.Duration }{
 		{0, time.Minute, time.Second},
-		{0, 300 * time.Second, time.Second},
-		{0, 301 * time.Second, 2 * time.Second},
-		{0, time.Hour, 12 * time.Second},
-		{0, 1000 * time.Second, 4 * time.Second},
+		{0, 120 * time.Second, time.Second},
+		{0, 121 * time.Second, 2 * time.Second},
+		{0, 10 * time.Minute, 5 * time.Second},
+		{0, time.Hour, 30 * time.Second},
+		{0, 1000 * time.Second, 9 * time.Second},
 		{500 * time.Millisecond, time.Hour, 500 * time.Millisecond},
 	}
 	for _, tt := range tests {

@@ -115,18 +115,7 @@ func (s *Snapshot) Merge(o *Snapshot) int64 {
 	if o == nil {
 		return 0
 	}
-	if s.Epoch.IsZero() {
-		s.Epoch = o.Epoch
-	}
-	if s.Interval <= 0 {
-		s.Interval = o.Interval
-	}
-	if s.Start.IsZero() || (!o.Start.IsZero() && o.Start.Before(s.Start)) {
-		s.Start = o.Start
-	}
-	if o.End.After(s.End) {
-		s.End = o.End
-	}
+	s.mergeSpan(o)
 	var dropped int64
 	if s.Steps == nil {
 		s.Steps = make(map[string]*StepStats, len(o.Steps))
@@ -164,7 +153,6 @@ func (s *Snapshot) mergeTimeline(o *Snapshot) int64 {
 	if len(o.Timeline) == 0 {
 		return 0
 	}
-	same := s.Interval <= 0 || (o.Interval == s.Interval && o.Epoch.Equal(s.Epoch))
 	slots := make([]*Interval, maxIndex)
 	for _, iv := range s.Timeline {
 		if iv != nil {
@@ -176,11 +164,7 @@ func (s *Snapshot) mergeTimeline(o *Snapshot) int64 {
 		if oi == nil {
 			continue
 		}
-		i := clampIndex(int64(oi.Index))
-		if !same {
-			at := o.Epoch.Sub(s.Epoch) + time.Duration(oi.Index)*o.Interval
-			i = clampIndex(int64(at / s.Interval))
-		}
+		i := s.slotOf(o, oi.Index)
 		if iv := slots[i]; iv != nil {
 			dropped += iv.merge(oi)
 			continue
@@ -191,6 +175,34 @@ func (s *Snapshot) mergeTimeline(o *Snapshot) int64 {
 	}
 	s.Timeline = compactTimeline(s.Timeline[:0], slots)
 	return dropped
+}
+
+// slotOf returns the index on s's timeline of o's interval i: the same
+// index when the two share their epoch and interval, else where its start
+// falls.
+func (s *Snapshot) slotOf(o *Snapshot, i int) int {
+	if s.Interval <= 0 || (o.Interval == s.Interval && o.Epoch.Equal(s.Epoch)) {
+		return clampIndex(int64(i))
+	}
+	at := o.Epoch.Sub(s.Epoch) + time.Duration(i)*o.Interval
+	return clampIndex(int64(at / s.Interval))
+}
+
+// mergeSpan adopts o's Epoch and Interval if s has none and widens s's
+// Start and End to cover o's.
+func (s *Snapshot) mergeSpan(o *Snapshot) {
+	if s.Epoch.IsZero() {
+		s.Epoch = o.Epoch
+	}
+	if s.Interval <= 0 {
+		s.Interval = o.Interval
+	}
+	if s.Start.IsZero() || (!o.Start.IsZero() && o.Start.Before(s.Start)) {
+		s.Start = o.Start
+	}
+	if o.End.After(s.End) {
+		s.End = o.End
+	}
 }
 
 // compactTimeline appends the non-nil slots to dst, in index order.
@@ -205,35 +217,52 @@ func compactTimeline(dst []*Interval, slots []*Interval) []*Interval {
 }
 
 func (st *StepStats) merge(o *StepStats) int64 {
+	st.addCounts(o)
+	return mergeHistogram(&st.Response, o.Response) + mergeHistogram(&st.Service, o.Service)
+}
+
+// addCounts adds o's counters, not its histograms; so do the other addCounts.
+func (st *StepStats) addCounts(o *StepStats) {
 	st.Requests += o.Requests
 	st.Failures += o.Failures
 	st.BytesSent += o.BytesSent
 	st.BytesRecv += o.BytesRecv
 	st.Status = mergeCounts(st.Status, o.Status)
 	st.Errors = mergeCounts(st.Errors, o.Errors)
-	return mergeHistogram(&st.Response, o.Response) + mergeHistogram(&st.Service, o.Service)
 }
 
 func (w *WorkflowStats) merge(o *WorkflowStats) int64 {
-	w.Completed += o.Completed
-	w.Failed += o.Failed
+	w.addCounts(o)
 	return mergeHistogram(&w.Time, o.Time)
 }
 
+func (w *WorkflowStats) addCounts(o *WorkflowStats) {
+	w.Completed += o.Completed
+	w.Failed += o.Failed
+}
+
 func (it *Iterations) merge(o *Iterations) int64 {
+	it.addCounts(o)
+	return mergeHistogram(&it.Lateness, o.Lateness)
+}
+
+func (it *Iterations) addCounts(o *Iterations) {
 	it.Started += o.Started
 	it.Completed += o.Completed
 	it.Failed += o.Failed
 	it.Late += o.Late
 	it.Dropped += o.Dropped
-	return mergeHistogram(&it.Lateness, o.Lateness)
 }
 
-func (iv *Interval) merge(o *Interval) int64 {
+func (iv *Interval) addCounts(o *Interval) {
 	iv.Requests += o.Requests
 	iv.Failures += o.Failures
 	iv.Status = mergeCounts(iv.Status, o.Status)
 	iv.Errors = mergeCounts(iv.Errors, o.Errors)
+}
+
+func (iv *Interval) merge(o *Interval) int64 {
+	iv.addCounts(o)
 	if iv.Response == nil {
 		iv.Response = newHistogramDigits(IntervalDigits)
 	}
@@ -293,11 +322,19 @@ func (s *Snapshot) Clone() *Snapshot {
 
 // Clone returns a deep copy of st.
 func (st *StepStats) Clone() *StepStats {
+	c := st.cloneCounts()
+	c.Response = st.Response.Clone()
+	c.Service = st.Service.Clone()
+	return c
+}
+
+// cloneCounts returns a copy of st's counters that shares no map with st,
+// without histograms; so does Interval's.
+func (st *StepStats) cloneCounts() *StepStats {
 	c := *st
 	c.Status = mergeCounts(nil, st.Status)
 	c.Errors = mergeCounts(nil, st.Errors)
-	c.Response = st.Response.Clone()
-	c.Service = st.Service.Clone()
+	c.Response, c.Service = nil, nil
 	return &c
 }
 
@@ -311,15 +348,21 @@ func (w *WorkflowStats) Clone() *WorkflowStats {
 // Clone returns a deep copy of iv; nil histograms become empty ones of
 // IntervalDigits.
 func (iv *Interval) Clone() *Interval {
+	c := iv.cloneCounts()
+	c.Response, c.Service = cloneInterval(iv.Response), cloneInterval(iv.Service)
+	return c
+}
+
+func (iv *Interval) cloneCounts() *Interval {
 	c := *iv
 	c.Status = mergeCounts(nil, iv.Status)
 	c.Errors = mergeCounts(nil, iv.Errors)
-	c.Response, c.Service = cloneInterval(iv.Response), cloneInterval(iv.Service)
+	c.Response, c.Service = nil, nil
 	return &c
 }
 
 func cloneInterval(h *Histogram) *Histogram {
-	if h == nil || h.p == nil {
+	if h == nil || (h.p == nil && h.d == nil) {
 		return newHistogramDigits(IntervalDigits)
 	}
 	return h.Clone()

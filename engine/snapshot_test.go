@@ -69,17 +69,11 @@ func resultJSON(t *testing.T, s *Snapshot) []byte {
 	return b
 }
 
+// roundTrip sends s through its JSON form (DecodeSnapshot is ParseSnapshot
+// and Snapshot).
 func roundTrip(t *testing.T, s *Snapshot) *Snapshot {
 	t.Helper()
-	data, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := DecodeSnapshot(data)
-	if err != nil {
-		t.Fatalf("DecodeSnapshot: %v", err)
-	}
-	return back
+	return mustParse(t, s).Snapshot()
 }
 
 // TestSnapshotMergeMatchesPooled splits random samples over many recorders

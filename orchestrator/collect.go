@@ -52,6 +52,7 @@ func Collect(ctx context.Context, store shard.Store, runID string) (*Result, err
 
 	c := newCollector(runID, m)
 	c.res.Plan = p
+	c.res.Backend, c.res.Dispatch, c.res.Lead = m.Backend, m.Dispatch, m.Lead
 	// A stop marker says the run was stopped, by whom or why: the
 	// orchestrator itself, or `stampede stop` from elsewhere.
 	if reason, err := store.Get(ctx, shard.StopKey(runID)); err == nil {
@@ -90,31 +91,36 @@ func Collect(ctx context.Context, store shard.Store, runID string) (*Result, err
 }
 
 // collector accounts for results on the calling goroutine; the snapshots
-// themselves are merged on fetchEach's workers, each into its own partial,
-// and the partials into res at the end (combine).
+// themselves are added on collectEach's workers, each snapshot's totals
+// into one engine.Sum per region (behind its own lock: adding is a small
+// part of the work, decoding the rest) and its timeline into the worker's
+// own Sum (a timeline is most of a snapshot, and one working set per core
+// stays in cache where four regions' would not). combine merges them at
+// the end. Memory is thus a few dense histograms per region and step plus
+// a timeline per worker, whatever the number of results or requests.
 type collector struct {
-	runID    string
-	res      *Result
-	regions  map[string]*RegionResult
-	tasks    map[string]bool      // "<region>/<task-id>" of every task of the run
-	windows  map[string]time.Time // each task's window start (epoch + Window.Start)
-	done     map[string]bool      // tasks with a final result merged
-	failed   map[string]string    // tasks whose final result is an engine error
-	partials []*partial           // one per merge worker, len GOMAXPROCS
+	runID     string
+	res       *Result
+	regions   map[string]*RegionResult
+	sums      map[string]*regionSum // every region of a task; read-only once made
+	timelines []*engine.Sum         // one per worker, len GOMAXPROCS
+	tasks     map[string]bool       // "<region>/<task-id>" of every task of the run
+	windows   map[string]time.Time  // each task's window start (epoch + Window.Start)
+	done      map[string]bool       // tasks with a final result merged
+	failed    map[string]string     // tasks whose final result is an engine error
 }
 
-// partial is one merge worker's share of the run's totals; only that
-// worker touches it until combine.
-type partial struct {
-	total   *engine.Snapshot
-	regions map[string]*engine.Snapshot
-	ended   time.Time
+// regionSum is one region's total, guarded by mu.
+type regionSum struct {
+	mu  sync.Mutex
+	sum *engine.Sum
 }
 
 func newCollector(runID string, m *shard.Manifest) *collector {
 	c := &collector{
 		runID:   runID,
 		regions: map[string]*RegionResult{},
+		sums:    map[string]*regionSum{},
 		tasks:   map[string]bool{},
 		windows: map[string]time.Time{},
 		done:    map[string]bool{},
@@ -133,43 +139,54 @@ func newCollector(runID string, m *shard.Manifest) *collector {
 	for _, t := range m.Tasks {
 		c.tasks[taskName(t.Region, t.ID)] = true
 		c.windows[taskName(t.Region, t.ID)] = m.Epoch.Add(t.Window.Start)
+		if c.sums[t.Region] == nil {
+			c.sums[t.Region] = &regionSum{sum: engine.NewSum(m.Epoch, m.Interval)}
+		}
 	}
-	c.partials = make([]*partial, max(1, runtime.GOMAXPROCS(0)))
-	for i := range c.partials {
-		c.partials[i] = &partial{total: engine.NewSnapshot(m.Epoch, m.Interval), regions: map[string]*engine.Snapshot{}, ended: m.Epoch}
+	c.timelines = make([]*engine.Sum, max(1, runtime.GOMAXPROCS(0)))
+	for i := range c.timelines {
+		c.timelines[i] = engine.NewSum(m.Epoch, m.Interval)
 	}
 	return c
 }
 
 func taskName(region, id string) string { return region + "/" + id }
 
-// fetched is one object read from the store, decoded and checked. Once a
-// worker merged r's snapshot it drops it (merged is then true), so that
-// only accounting travels back to the collector.
+// fetched is one object read from the store, decoded and checked: r is
+// its head (nil: corrupt, foreign or unreadable), merged whether its
+// snapshot was added. Only this accounting travels back to the collector.
 type fetched struct {
 	key    string
-	r      *shard.Result // nil: corrupt, foreign or unreadable
+	r      *shard.Result
 	merged bool
 }
 
-// decodeFinal and decodeCheckpoint run on fetchEach's workers; they read
-// only the collector's immutable fields (runID, tasks).
-func (c *collector) decodeFinal(key string, data []byte, err error) fetched {
-	region, id, ok := shard.ParseResultKey(c.runID, key)
-	r, derr := c.decode(region, id, ok, data, err)
-	if derr != nil || !r.Final {
-		return fetched{key: key}
-	}
-	return fetched{key: key, r: r}
+// decoded is what a worker made of an object: its head and its snapshot,
+// to be added to the region's sum (nil: nothing to add).
+type decoded struct {
+	key  string
+	r    *shard.Result
+	snap *engine.WireSnapshot
 }
 
-func (c *collector) decodeCheckpoint(key string, data []byte, err error) fetched {
-	region, id, ok := shard.ParseCheckpointKey(c.runID, key)
-	r, derr := c.decode(region, id, ok, data, err)
-	if derr != nil || r.Final || r.Snapshot == nil {
-		return fetched{key: key}
+// decodeFinal and decodeCheckpoint run on collectEach's workers; they read
+// only the collector's immutable fields (runID, tasks).
+func (c *collector) decodeFinal(key string, data []byte, err error) decoded {
+	region, id, ok := shard.ParseResultKey(c.runID, key)
+	r, snap, derr := c.decode(region, id, ok, data, err)
+	if derr != nil || !r.Final {
+		return decoded{key: key}
 	}
-	return fetched{key: key, r: r}
+	return decoded{key: key, r: r, snap: snap}
+}
+
+func (c *collector) decodeCheckpoint(key string, data []byte, err error) decoded {
+	region, id, ok := shard.ParseCheckpointKey(c.runID, key)
+	r, snap, derr := c.decode(region, id, ok, data, err)
+	if derr != nil || r.Final || snap == nil {
+		return decoded{key: key}
+	}
+	return decoded{key: key, r: r, snap: snap}
 }
 
 // final accounts for one final result (merged by a worker), or names the
@@ -186,87 +203,98 @@ func (c *collector) final(f fetched) {
 	}
 	c.done[name] = true
 	c.res.Shards.Completed++
+	c.ended(f)
 	c.res.Generators = append(c.res.Generators, GeneratorSpan{
 		Task: name, Region: f.r.Region, Slice: f.r.Slice,
 		Leased: f.r.Leased, Started: f.r.Started, Ended: f.r.Ended, WindowStart: c.windows[name],
+		Claimed: f.r.Stopped == ClaimedReason,
 	})
 }
 
 // checkpoint: a missing task's valid checkpoint was merged by a worker;
-// nothing is left to account for.
-func (c *collector) checkpoint(fetched) {}
+// only its end is left to account for.
+func (c *collector) checkpoint(f fetched) { c.ended(f) }
+
+// ended moves res.Ended to a merged result's end if that is later.
+func (c *collector) ended(f fetched) {
+	if f.merged && f.r.Ended.After(c.res.Ended) {
+		c.res.Ended = f.r.Ended
+	}
+}
 
 // decode checks that data is a result of task id in region of this run.
-func (c *collector) decode(region, id string, keyOK bool, data []byte, err error) (*shard.Result, error) {
+func (c *collector) decode(region, id string, keyOK bool, data []byte, err error) (*shard.Result, *engine.WireSnapshot, error) {
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !keyOK || !c.tasks[taskName(region, id)] {
-		return nil, errors.New("not a task of the run")
+		return nil, nil, errors.New("not a task of the run")
 	}
-	r, err := shard.DecodeResult(data)
+	r, snap, err := shard.ParseResult(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if r.RunID != c.runID || r.Region != region || r.TaskID != id {
-		return nil, errors.New("result of another task")
+		return nil, nil, errors.New("result of another task")
 	}
-	return r, nil
+	return r, snap, nil
 }
 
-// merge adds r's snapshot to p and drops it from r.
-func (p *partial) merge(r *shard.Result) {
-	p.total.Merge(r.Snapshot)
-	reg := p.regions[r.Region]
-	if reg == nil {
-		reg = engine.NewSnapshot(p.total.Epoch, p.total.Interval)
-		p.regions[r.Region] = reg
-	}
-	reg.Merge(r.Snapshot)
-	if r.Ended.After(p.ended) {
-		p.ended = r.Ended
-	}
-	r.Snapshot = nil
+// add adds a decoded snapshot's totals to its region's sum and its
+// timeline to the worker's.
+func (c *collector) add(d decoded, timeline *engine.Sum) {
+	totals, tl := d.snap.Split()
+	rs := c.sums[d.r.Region] // present: the task is the run's
+	rs.mu.Lock()
+	rs.sum.Add(totals)
+	rs.mu.Unlock()
+	timeline.Add(tl)
 }
 
-// combine merges the workers' partials into res: the total and each region
-// on a goroutine of their own.
+// combine builds each region's snapshot and each worker's timeline from
+// their sums, on a goroutine each, and merges them all into the total.
 func (c *collector) combine() {
+	regions := make(map[string]*engine.Snapshot, len(c.sums))
+	timelines := make([]*engine.Snapshot, len(c.timelines))
+	var mu sync.Mutex
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		for _, p := range c.partials {
-			c.res.Total.Merge(p.total)
-			if p.ended.After(c.res.Ended) {
-				c.res.Ended = p.ended
-			}
-		}
-	})
-	for name, rr := range c.regions {
+	for name, rs := range c.sums {
 		wg.Go(func() {
-			for _, p := range c.partials {
-				if s := p.regions[name]; s != nil {
-					rr.Snapshot.Merge(s)
-				}
-			}
+			s := rs.sum.Snapshot()
+			mu.Lock()
+			regions[name] = s
+			mu.Unlock()
 		})
 	}
+	for i, tl := range c.timelines {
+		wg.Go(func() { timelines[i] = tl.Snapshot() })
+	}
 	wg.Wait()
+	for name, s := range regions {
+		c.res.Total.Merge(s)
+		if rr := c.regions[name]; rr != nil {
+			rr.Snapshot = s
+		}
+	}
+	for _, s := range timelines {
+		c.res.Total.Merge(s)
+	}
 }
 
 // collectEach Gets every key, fetchWorkers at a time, and hands what it got
-// to len(c.partials) workers that run decode on it and merge a result that
-// carries a snapshot into their own partial. It then calls use with each
-// key's outcome from the calling goroutine: use needs no lock, and only a
-// few undecoded objects and no decoded snapshot wait in the channels.
+// to one worker per timeline sum that runs decode on it and adds a
+// snapshot it carries (c.add). It then calls use with each key's outcome from the
+// calling goroutine: use needs no lock, and only a few undecoded objects
+// and no decoded snapshot wait in the channels.
 func (c *collector) collectEach(ctx context.Context, store shard.Store, keys []string,
-	decode func(key string, data []byte, err error) fetched, use func(fetched)) {
+	decode func(key string, data []byte, err error) decoded, use func(fetched)) {
 	type got struct {
 		key  string
 		data []byte
 		err  error
 	}
 	in := make(chan string)
-	raw := make(chan got, len(c.partials))
+	raw := make(chan got, len(c.timelines))
 	out := make(chan fetched, fetchWorkers)
 	go func() {
 		defer close(in)
@@ -287,21 +315,20 @@ func (c *collector) collectEach(ctx context.Context, store shard.Store, keys []s
 		fetchers.Wait()
 		close(raw)
 	}()
-	var mergers sync.WaitGroup
-	for _, p := range c.partials {
-		mergers.Go(func() {
+	var workers sync.WaitGroup
+	for _, timeline := range c.timelines {
+		workers.Go(func() {
 			for g := range raw {
-				f := decode(g.key, g.data, g.err)
-				if f.r != nil && f.r.Snapshot != nil {
-					p.merge(f.r)
-					f.merged = true
+				d := decode(g.key, g.data, g.err)
+				if d.snap != nil {
+					c.add(d, timeline)
 				}
-				out <- f
+				out <- fetched{key: d.key, r: d.r, merged: d.snap != nil}
 			}
 		})
 	}
 	go func() {
-		mergers.Wait()
+		workers.Wait()
 		close(out)
 	}()
 	for f := range out {

@@ -45,7 +45,7 @@ func startedRun(t testing.TB, p *plan.Plan, runID string, seed uint64) (*dirstor
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeManifest(context.Background(), store, p, runID, testEpoch, seed, tasks); err != nil {
+	if err := writeManifest(context.Background(), store, p, runID, testEpoch, seed, tasks, shard.Manifest{}); err != nil {
 		t.Fatal(err)
 	}
 	return store, testEpoch, tasks

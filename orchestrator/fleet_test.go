@@ -9,15 +9,22 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
 	"github.com/stampede-load/stampede/engine"
+	"github.com/stampede-load/stampede/infra/localaws"
 	"github.com/stampede-load/stampede/orchestrator/memqueue"
 	"github.com/stampede-load/stampede/orchestrator/plan"
 	"github.com/stampede-load/stampede/orchestrator/shard"
+	"github.com/stampede-load/stampede/orchestrator/sqsqueue"
 )
 
 // Fleet geometry: 2,500 generators in each of 4 regions, one 10-minute slice,
@@ -35,6 +42,10 @@ const (
 // (go test -bench Fleet -fleet.generators 1000).
 var fleetGenerators = flag.Int("fleet.generators", 10000, "generators in the fleet benchmarks (a multiple of 4)")
 
+// fleetInterval overrides the timeline resolution (0: the plan's default,
+// Interval's rule) to compare resolutions side by side.
+var fleetInterval = flag.Duration("fleet.interval", 0, "timeline interval of the fleet benchmarks (0: the default for 10 minutes)")
+
 // fleetPlan has *fleetGenerators generators (2,500 by default) in 4 regions
 // and 1 slice.
 func fleetPlan() *plan.Plan {
@@ -48,6 +59,7 @@ func fleetPlan() *plan.Plan {
 			Scenarios: []engine.Scenario{{Name: "s", Weight: 1, Steps: steps}},
 			Load:      engine.Load{Rate: float64(*fleetGenerators * fleetGenRate)},
 			Duration:  fleetDuration,
+			Interval:  *fleetInterval,
 		},
 		Slice: fleetDuration,
 	}
@@ -110,9 +122,9 @@ func fleetStore(b *testing.B) (shard.Store, []shard.Task, int) {
 	for i := range snaps {
 		snaps[i] = fleetSnapshot(epoch, Interval(p.Engine), uint64(i))
 	}
-	// Encode each distinct snapshot once (a snapshot's 600-odd histograms
-	// cost far more to compress than the rest of a result) and splice it
-	// into each task's result.
+	// Encode each distinct snapshot once (a snapshot's histograms cost far
+	// more to encode than the rest of a result) and splice it into each
+	// task's result, after its head line as EncodeResult writes it.
 	encoded := make([][]byte, fleetDistinct)
 	for i, s := range snaps {
 		var err error
@@ -123,9 +135,13 @@ func fleetStore(b *testing.B) (shard.Store, []shard.Task, int) {
 	size := 0
 	for i := range tasks {
 		t := &tasks[i]
-		body := fmt.Appendf(nil, `{"run_id":%q,"task_id":%q,"region":%q,"generator":%d,"slice":%d,"final":true,"started":%q,"ended":%q,"snapshot":%s}`,
-			t.RunID, t.ID, t.Region, t.Generator, t.Slice, epoch.Format(time.RFC3339Nano),
-			epoch.Add(fleetDuration).Format(time.RFC3339Nano), encoded[i%fleetDistinct])
+		r := shard.NewResult(t)
+		r.Final, r.Started, r.Ended = true, epoch, epoch.Add(fleetDuration)
+		head, err := shard.EncodeResult(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body := append(append(head, '\n'), encoded[i%fleetDistinct]...)
 		size = max(size, len(body))
 		if err := store.Put(ctx, shard.ResultKey(t.RunID, t.Region, t.ID), body); err != nil {
 			b.Fatal(err)
@@ -134,25 +150,78 @@ func fleetStore(b *testing.B) (shard.Store, []shard.Task, int) {
 	return store, tasks, size
 }
 
-// BenchmarkFleetDispatch splits and enqueues 10,000 tasks into the
-// in-process queue (the SQS-compatible server's figure is to come with the
-// AWS backend's benchmarks).
+// BenchmarkFleetDispatch splits the fleet's plan into its 10,000 tasks and
+// enqueues them, one queue per region: into the in-process queue
+// (memqueue), and through sqsqueue and the AWS SDK into local-aws-sqs
+// (sqs, started by infra/localaws; its queues are counted afterwards). It
+// reports this process's CPU time (cpu-s; the SQS server's own is not in
+// it).
 func BenchmarkFleetDispatch(b *testing.B) {
 	p := fleetPlan()
+	b.Run("memqueue", func(b *testing.B) {
+		benchDispatch(b, p, func(region string) (Queue, func() int) {
+			q := memqueue.New(0)
+			return q, q.Len
+		})
+	})
+	b.Run("sqs", func(b *testing.B) {
+		ctx := context.Background()
+		client := localaws.NewSQSClient(localaws.Config(ctx, b, localaws.StartSQS(b)))
+		benchDispatch(b, p, func(region string) (Queue, func() int) {
+			url := localaws.CreateQueue(b, client, region)
+			return sqsqueue.New(client, url), func() int { return queueLen(b, client, url) }
+		})
+	})
+}
+
+// benchDispatch splits p and dispatches its tasks to a fresh queue per
+// region each round (newQueue returns the queue and how to count what it
+// holds), then checks that every task arrived.
+func benchDispatch(b *testing.B, p *plan.Plan, newQueue func(region string) (Queue, func() int)) {
 	b.ReportAllocs()
+	var cpu time.Duration
 	for b.Loop() {
+		b.StopTimer()
+		be := Backend{Queues: map[string]Queue{}}
+		counts := map[string]func() int{}
+		for _, r := range p.Regions {
+			be.Queues[r.Name], counts[r.Name] = newQueue(r.Name)
+		}
+		cpu0 := processCPU(b)
+		b.StartTimer()
 		tasks, err := Split(p, "run-fleet", time.Now(), 1)
 		if err != nil {
 			b.Fatal(err)
 		}
-		be := Backend{Queues: map[string]Queue{}}
-		for _, r := range p.Regions {
-			be.Queues[r.Name] = memqueue.New(0)
-		}
 		if err := dispatch(context.Background(), be, tasks); err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		cpu += processCPU(b) - cpu0
+		for _, r := range p.Regions {
+			if n := counts[r.Name](); n != r.Generators {
+				b.Fatalf("%s holds %d tasks, want %d", r.Name, n, r.Generators)
+			}
+		}
+		b.StartTimer()
 	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// queueLen is how many messages an SQS queue holds.
+func queueLen(tb testing.TB, client *sqs.Client, url string) int {
+	out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n, err := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }
 
 // BenchmarkFleetCollect merges the final results of 10,000 generators × 10

@@ -13,6 +13,13 @@ type Result struct {
 	Plan    *plan.Plan
 	Started time.Time // the shared start time (test time 0)
 	Ended   time.Time
+	// Backend is where the run went (BackendLocal, BackendAWS), Dispatch
+	// how its generators were started (DispatchLocal, DispatchSQS,
+	// DispatchBurst) and Lead how long before test time 0 they were
+	// dispatched; from the manifest ("" and 0 for runs recorded before).
+	Backend  string
+	Dispatch string
+	Lead     time.Duration
 	// Total merges every completed task; Regions break it down.
 	Total   *engine.Snapshot
 	Regions []RegionResult
@@ -36,9 +43,14 @@ type GeneratorSpan struct {
 	Started     time.Time
 	Ended       time.Time
 	WindowStart time.Time
+	// Claimed: no generator ran the task; the orchestrator claimed it
+	// after a stop (its Leased, Started and Ended are the claim's time).
+	Claimed bool
 }
 
-// RegionResult is one region's merged results.
+// RegionResult is one region's merged results. Its Snapshot has the
+// region's steps, workflows and iterations but no timeline: the run's
+// timeline is Total's.
 type RegionResult struct {
 	Name       string
 	Generators int

@@ -22,12 +22,25 @@ type Queue interface {
 	Send(ctx context.Context, bodies [][]byte) error
 }
 
+// Invoker starts one generator invocation asynchronously (burst
+// dispatch): the call returns once the invocation is queued. Safe for
+// concurrent use.
+type Invoker interface {
+	InvokeAsync(ctx context.Context, payload []byte) error
+}
+
 // Backend is where a run executes: a queue per region and the blob store.
 type Backend struct {
 	Name string // "local" or "aws"
 	// Queues by region name.
 	Queues map[string]Queue
-	Store  shard.Store
+	// Invokers by region name make the dispatch a burst (see burst.go):
+	// once a region's tasks are in its queue — a burst queue that no event
+	// source reads — its function is invoked once per task. Nil: the
+	// queues' consumers (the event source mapping, local workers) run the
+	// tasks.
+	Invokers map[string]Invoker
+	Store    shard.Store
 	// CheckpointEvery is how often each generator writes a checkpoint
 	// (default SnapshotEvery). Progress is as fresh as the checkpoints: the
 	// local backend, where a checkpoint costs nothing, asks for 1s.
@@ -124,9 +137,11 @@ const (
 //
 // Run writes the manifest, sends slice 0's tasks, sends every later slice's
 // tasks Lead before that slice starts (see waves.go), polls the store every
-// PollEvery (progress, abort), and ends when every task has a final result,
-// StopDrain after an interrupt, the engine's grace plus StopDrain after an
-// abort, or at epoch + Duration + Options.Grace; then it Collects.
+// PollEvery (progress, abort, the stop marker), and ends when every task has
+// a final result, StopDrain after an interrupt, the engine's grace plus
+// StopDrain after an abort or a stop marker written elsewhere (`stampede
+// stop`), or at epoch + Duration + Options.Grace. After a stop it claims the
+// tasks no generator took (claimUnstarted); then it Collects.
 func Run(ctx context.Context, p *plan.Plan, b Backend, opts Options) (*Result, error) {
 	if p == nil || b.Store == nil {
 		return nil, errors.New("run: a plan and a store are required")
@@ -134,6 +149,9 @@ func Run(ctx context.Context, p *plan.Plan, b Backend, opts Options) (*Result, e
 	for _, r := range p.Regions {
 		if b.Queues[r.Name] == nil {
 			return nil, fmt.Errorf("run: no queue for region %q on backend %q", r.Name, b.Name)
+		}
+		if b.Invokers != nil && b.Invokers[r.Name] == nil {
+			return nil, fmt.Errorf("run: burst dispatch but no invoker for region %q", r.Name)
 		}
 	}
 	runID := opts.RunID
@@ -162,7 +180,8 @@ func Run(ctx context.Context, p *plan.Plan, b Backend, opts Options) (*Result, e
 		}
 	}
 	store := context.WithoutCancel(ctx) // store calls outlive an interrupt
-	if err := writeManifest(store, b.Store, p, runID, epoch, seed, tasks); err != nil {
+	how := shard.Manifest{Backend: b.Name, Dispatch: DispatchOf(b), Lead: lead}
+	if err := writeManifest(store, b.Store, p, runID, epoch, seed, tasks, how); err != nil {
 		return nil, fmt.Errorf("run %s: %w", runID, err)
 	}
 	ws := waves(tasks, epoch, lead)
@@ -172,11 +191,17 @@ func Run(ctx context.Context, p *plan.Plan, b Backend, opts Options) (*Result, e
 	}
 	w := newWatcher(b.Store, p, runID, epoch, tasks, opts)
 	w.dispatchFailed = make(chan error, 1)
+	w.redispatch = newRedispatch(b, tasks, epoch)
 	var wg sync.WaitGroup
 	wg.Go(func() { sendLater(store, b, ws[1:], w.stopped, w.dispatchFailed) })
 	stopped := w.watch(ctx)
-	w.stop() // send what is left at once (no-op when every wave went out)
+	w.stop() // the waves not sent yet never will be
 	wg.Wait()
+	if stopped != "" {
+		// A claim that fails leaves its task missing in the report: named,
+		// not lost.
+		_ = claimUnstarted(store, b.Store, runID, tasks)
+	}
 	res, err := Collect(store, b.Store, runID)
 	if err != nil {
 		return nil, err
@@ -213,9 +238,10 @@ func NewRunID(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// writeManifest creates the run's manifest (a run id is used once). The
-// plan is stored with the engine's Env values removed.
-func writeManifest(ctx context.Context, store shard.Store, p *plan.Plan, runID string, epoch time.Time, seed uint64, tasks []shard.Task) error {
+// writeManifest creates the run's manifest (a run id is used once), with
+// how's Backend, Dispatch and Lead. The plan is stored with the engine's
+// Env values removed.
+func writeManifest(ctx context.Context, store shard.Store, p *plan.Plan, runID string, epoch time.Time, seed uint64, tasks []shard.Task, how shard.Manifest) error {
 	clean := *p
 	clean.Engine.Env = nil
 	clean.Seed = seed
@@ -227,6 +253,7 @@ func writeManifest(ctx context.Context, store shard.Store, p *plan.Plan, runID s
 	m := shard.Manifest{
 		RunID: runID, Source: p.Source, Plan: planJSON, Epoch: epoch, Seed: seed,
 		Duration: p.Engine.Duration, Interval: Interval(p.Engine),
+		Backend: how.Backend, Dispatch: how.Dispatch, Lead: how.Lead,
 	}
 	for _, r := range p.Regions {
 		m.Regions = append(m.Regions, shard.ManifestRegion{Name: r.Name, Generators: r.Generators})
@@ -246,7 +273,8 @@ func writeManifest(ctx context.Context, store shard.Store, p *plan.Plan, runID s
 }
 
 // dispatch encodes the tasks and sends them to their regions' queues in
-// batches, sendWorkers at a time.
+// batches, sendWorkers at a time; on a burst backend it then invokes each
+// region's function once per task sent there (invokeAll).
 func dispatch(ctx context.Context, b Backend, tasks []shard.Task) error {
 	byRegion := map[string][][]byte{}
 	var order []string
@@ -262,10 +290,11 @@ func dispatch(ctx context.Context, b Backend, tasks []shard.Task) error {
 		byRegion[r] = append(byRegion[r], body)
 	}
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, sendWorkers)
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		errs   []error
+		failed = map[string]bool{}
+		sem    = make(chan struct{}, sendWorkers)
 	)
 	for _, r := range order {
 		bodies := byRegion[r]
@@ -277,12 +306,24 @@ func dispatch(ctx context.Context, b Backend, tasks []shard.Task) error {
 				if err := b.Queues[r].Send(ctx, batch); err != nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("send %d tasks to %s: %w", len(batch), r, err))
+					failed[r] = true
 					mu.Unlock()
 				}
 			})
 		}
 	}
 	wg.Wait()
+	if b.Invokers != nil && len(tasks) > 0 {
+		var sent []string
+		for _, r := range order {
+			if !failed[r] { // a region whose send failed stops the run anyway
+				sent = append(sent, r)
+			}
+		}
+		if err := invokeAll(ctx, b.Invokers, tasks[0].RunID, tasks[0].Slice, sent, byRegion); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("dispatch: %w", err)
 	}

@@ -259,6 +259,12 @@ func TestRunAcceptance(t *testing.T) {
 		t.Fatalf("Collect: %v", err)
 	}
 	slices.Sort(junk)
+	// How the run went out is part of its record.
+	for _, r := range []*orchestrator.Result{res, again} {
+		if r.Backend != orchestrator.BackendLocal || r.Dispatch != orchestrator.DispatchLocal || r.Lead != orchestrator.DefaultLeadLocal {
+			t.Errorf("backend %q dispatch %q lead %v, want local, local, %v", r.Backend, r.Dispatch, r.Lead, orchestrator.DefaultLeadLocal)
+		}
+	}
 	if !slices.Equal(again.Shards.Corrupt, junk) || again.Shards.Completed != 18 {
 		t.Errorf("Corrupt = %q (completed %d), want %q", again.Shards.Corrupt, again.Shards.Completed, junk)
 	}
@@ -375,6 +381,64 @@ func TestRunAbort(t *testing.T) {
 	}
 	if n := res.Total.Iterations.Started; n == 0 || n >= 140 {
 		t.Errorf("%d iterations, want some but fewer than the full 140", n)
+	}
+	assertExact(t, res, tg)
+}
+
+// TestRunStoppedElsewhere stops a run of three slices through its stop
+// marker, as `stampede stop` does from another process: Run notices it,
+// ends long before the test's end, never sends the last slice and claims
+// its tasks, so that every task is accounted for.
+func TestRunStoppedElsewhere(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t)
+	p := testPlan(tg.srv.URL, 3*time.Second, 1)
+	b, _ := localBackend(t, p, nil)
+	const reason = "operator: target on fire"
+	var once sync.Once
+	start := time.Now()
+	res, err := orchestrator.Run(context.Background(), p, b, orchestrator.Options{
+		PollEvery: 100 * time.Millisecond,
+		Progress: func(pr orchestrator.Progress) {
+			if pr.Elapsed > 200*time.Millisecond {
+				once.Do(func() {
+					if err := orchestrator.Stop(context.Background(), b.Store, pr.RunID, reason); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	t.Logf("stopped run took %v", time.Since(start))
+	if res.Stopped != reason || res.Shards.Completed != 6 || len(res.Shards.Missing) != 0 {
+		t.Fatalf("Stopped %q, shards %+v; want %q and 6 of 6", res.Stopped, res.Shards, reason)
+	}
+	claimed := 0
+	keys, err := b.Store.List(context.Background(), shard.ResultsPrefix(res.RunID))
+	if err != nil || len(keys) != 6 {
+		t.Fatalf("results %q, %v", keys, err)
+	}
+	for _, k := range keys {
+		data, err := b.Store.Get(context.Background(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rr, err := shard.DecodeResult(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rr.Stopped == orchestrator.ClaimedReason {
+			claimed++
+			if rr.Slice != 2 || rr.Snapshot.Total().Requests != 0 {
+				t.Errorf("%s claimed with %d requests; only the unsent slice 2 should be", k, rr.Snapshot.Total().Requests)
+			}
+		}
+	}
+	if claimed != 2 {
+		t.Errorf("%d tasks claimed, want slice 2 of both regions", claimed)
 	}
 	assertExact(t, res, tg)
 }

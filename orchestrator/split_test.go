@@ -16,10 +16,10 @@ func TestInterval(t *testing.T) {
 		d, set, want time.Duration
 	}{
 		{3 * time.Second, 0, time.Second},
-		{5 * time.Minute, 0, time.Second},
-		{301 * time.Second, 0, 2 * time.Second},
-		{10 * time.Minute, 0, 2 * time.Second},
-		{time.Hour, 0, 12 * time.Second},
+		{2 * time.Minute, 0, time.Second},
+		{121 * time.Second, 0, 2 * time.Second},
+		{10 * time.Minute, 0, 5 * time.Second},
+		{time.Hour, 0, 30 * time.Second},
 		{time.Hour, 5 * time.Second, 5 * time.Second},
 	}
 	for _, tt := range tests {

@@ -47,6 +47,11 @@ type watcher struct {
 	finals      map[string]bool        // tasks whose final result is merged into finalTotal
 	finalTotal  *engine.Snapshot       // every final result read so far
 	checkpoints map[string]*checkpoint // latest checkpoint of each unfinished task
+	// leased holds the tasks the latest lease listing found (nil when it
+	// failed); redispatch, on a burst backend, sends unleased tasks again
+	// at their window's start.
+	leased     map[string]bool
+	redispatch *redispatch
 
 	// stopped is closed (by stop) once the run is stopped, for sendLater;
 	// dispatchFailed reports sendLater's failures.
@@ -131,6 +136,16 @@ func (w *watcher) watch(ctx context.Context) (stopped string) {
 				stop(reason, w.grace+StopDrain)
 			}
 		}
+		if stopped == "" { // stopped from elsewhere (`stampede stop`)
+			if reason := w.stopMarker(store); reason != "" {
+				w.stop()
+				stopped = reason
+				deadline = minTime(deadline, time.Now().Add(w.grace+StopDrain))
+			}
+		}
+		if stopped == "" {
+			w.redispatch.check(store, time.Now(), w.leased)
+		}
 		if p.Finished == p.Expected || !time.Now().Before(deadline) {
 			return stopped
 		}
@@ -168,6 +183,13 @@ func (w *watcher) poll(ctx context.Context) Progress {
 	}
 	leases := w.list(ctx, shard.LeasesPrefix(w.runID), shard.ParseLeaseKey)
 	p.Leased = len(leases)
+	w.leased = nil
+	if leases != nil {
+		w.leased = make(map[string]bool, len(leases))
+		for _, name := range leases {
+			w.leased[name] = true
+		}
+	}
 	results := w.list(ctx, shard.ResultsPrefix(w.runID), shard.ParseResultKey)
 	p.Regions = w.byRegion(leases, results)
 	p.Finished = len(results)

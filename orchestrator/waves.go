@@ -14,9 +14,11 @@ import (
 // epoch + Window.Start - Lead), so that every generator waits about Lead
 // for its start, whatever the test's length.
 //
-// Once the run is stopped, the waves not yet sent go out at once: their
-// generators find the stop marker and report empty final results, so that
-// every task of the manifest is accounted for.
+// Once the run is stopped, the waves not yet sent are never sent:
+// sendLater claims their tasks at once (claimTasks), so that every task of
+// the manifest is accounted for within the stop's drain and no generator
+// is started for a stopped run (on AWS the kill switch may have throttled
+// the function anyway).
 
 // wave is the tasks of one time slice and when to send them.
 type wave struct {
@@ -40,22 +42,32 @@ func waves(tasks []shard.Task, epoch time.Time, lead time.Duration) []wave {
 	return out
 }
 
-// sendLater sends each wave at its time, or at once after stopped is
-// closed. It reports the first failure on failed (buffered, capacity 1) and
-// carries on with the next waves. It returns when every wave was sent or
-// ctx is done; the caller owns it and waits for it.
+// sendLater sends each wave at its time. It reports the first failure on
+// failed (buffered, capacity 1) and carries on with the next waves. Once
+// stopped is closed it claims the tasks of the waves left instead. It
+// returns when every wave was sent or claimed, or ctx is done; the caller
+// owns it and waits for it.
 func sendLater(ctx context.Context, b Backend, ws []wave, stopped <-chan struct{}, failed chan<- error) {
-	for _, w := range ws {
+	for i, w := range ws {
 		if d := time.Until(w.at); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-t.C:
 			case <-stopped:
+				t.Stop()
+				claimWaves(ctx, b.Store, ws[i:])
+				return
 			case <-ctx.Done():
 				t.Stop()
 				return
 			}
 			t.Stop()
+		}
+		select {
+		case <-stopped:
+			claimWaves(ctx, b.Store, ws[i:])
+			return
+		default:
 		}
 		if err := dispatch(ctx, b, w.tasks); err != nil {
 			select {
@@ -64,4 +76,14 @@ func sendLater(ctx context.Context, b Backend, ws []wave, stopped <-chan struct{
 			}
 		}
 	}
+}
+
+// claimWaves claims the tasks of waves that were never sent. A failure
+// leaves those tasks missing in the report.
+func claimWaves(ctx context.Context, store shard.Store, ws []wave) {
+	var tasks []shard.Task
+	for _, w := range ws {
+		tasks = append(tasks, w.tasks...)
+	}
+	_ = claimTasks(ctx, store, tasks)
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/engine"
+	"github.com/stampede-load/stampede/orchestrator/dirstore"
 	"github.com/stampede-load/stampede/orchestrator/memqueue"
 	"github.com/stampede-load/stampede/orchestrator/plan"
+	"github.com/stampede-load/stampede/orchestrator/shard"
 )
 
 func TestWaves(t *testing.T) {
@@ -55,7 +57,8 @@ func TestSendLater(t *testing.T) {
 			t.Fatal(err)
 		}
 		q := memqueue.New(0)
-		b := Backend{Queues: map[string]Queue{"a": q}}
+		store := dirstore.New(t.TempDir())
+		b := Backend{Queues: map[string]Queue{"a": q}, Store: store}
 		ws := waves(tasks, epoch, 10*time.Second)
 		stopped := make(chan struct{})
 		failed := make(chan error, 1)
@@ -66,14 +69,23 @@ func TestSendLater(t *testing.T) {
 		if q.Len() != 2 {
 			t.Errorf("%d tasks sent 10s before slice 1, want 2", q.Len())
 		}
-		close(stopped) // slice 2 goes out at once after a stop
+		close(stopped) // slice 2 is never sent after a stop: Run claims it
 		synctest.Wait()
-		if q.Len() != 4 {
-			t.Errorf("%d tasks sent after the stop, want 4", q.Len())
+		if q.Len() != 2 {
+			t.Errorf("%d tasks sent after the stop, want still 2", q.Len())
+		}
+		for _, task := range ws[2].tasks {
+			data, err := store.Get(context.Background(), shard.ResultKey("r", task.Region, task.ID))
+			if err != nil {
+				t.Fatalf("unsent %s was not claimed: %v", task.ID, err)
+			}
+			if r, err := shard.DecodeResult(data); err != nil || r.Stopped != ClaimedReason || !r.Final {
+				t.Errorf("claimed %s: %+v, %v", task.ID, r, err)
+			}
 		}
 
 		b.Queues["a"] = failingQueue{}
-		sendLater(context.Background(), b, ws[1:], stopped, failed)
+		sendLater(context.Background(), b, ws[1:], make(chan struct{}), failed)
 		select {
 		case err := <-failed:
 			if err == nil {

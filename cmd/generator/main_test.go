@@ -31,8 +31,12 @@ func TestNewHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Store == nil {
-		t.Fatal("handler has no store")
+	if h.Store == nil || h.Tasks != nil {
+		t.Fatalf("handler store %v, burst queue %v: want a store and no burst queue", h.Store, h.Tasks)
+	}
+	h, err = newHandler(context.Background(), env(map[string]string{EnvBucket: "results", EnvBurstQueue: "http://127.0.0.1:1/000000000000/burst"}))
+	if err != nil || h.Tasks == nil {
+		t.Fatalf("with %s: handler %+v, %v; want a burst queue", EnvBurstQueue, h, err)
 	}
 }
 

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/stampede-load/stampede/infra/lambdaharness"
 	"github.com/stampede-load/stampede/infra/localaws"
 	"github.com/stampede-load/stampede/orchestrator/cost"
@@ -47,6 +50,73 @@ type awsRegion struct {
 	fleet  *lambdaharness.Fleet
 }
 
+// localAWS is an SQS-compatible and an S3-compatible server on loopback,
+// with the CLI's environment pointed at them.
+type localAWS struct {
+	sqsURL, s3URL string
+	sqs           *sqs.Client
+	s3            *s3.Client
+}
+
+// startLocalAWS starts the servers and points the SDK's environment at
+// them, with test credentials and no shared config files.
+// STS is moto_server's, for the preflight's credentials check.
+func startLocalAWS(t *testing.T) *localAWS {
+	t.Helper()
+	la := pointSDK(t, localaws.StartSQS(t), localaws.StartS3(t))
+	t.Setenv("AWS_ENDPOINT_URL_STS", localaws.StartMoto(t))
+	return la
+}
+
+// pointSDK points the SDK's environment at SQS and S3 servers (with test
+// credentials, no shared config files) and returns clients of them.
+func pointSDK(t *testing.T, sqsURL, s3URL string) *localAWS {
+	t.Helper()
+	la := &localAWS{sqsURL: sqsURL, s3URL: s3URL}
+	t.Setenv("AWS_ENDPOINT_URL_SQS", la.sqsURL)
+	t.Setenv("AWS_ENDPOINT_URL_S3", la.s3URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", localaws.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", localaws.SecretKey)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	ctx := context.Background()
+	la.sqs = localaws.NewSQSClient(localaws.Config(ctx, t, la.sqsURL))
+	la.s3 = localaws.NewS3Client(localaws.Config(ctx, t, la.s3URL))
+	return la
+}
+
+// functionEnv is a generator function's environment against la, for
+// results in bucket (and burst tasks from burstURL, if set).
+func (la *localAWS) functionEnv(bucket, burstURL string) map[string]string {
+	env := map[string]string{
+		"BUCKET":                bucket,
+		"AWS_ENDPOINT_URL_S3":   la.s3URL,
+		"AWS_ENDPOINT_URL_SQS":  la.sqsURL,
+		"AWS_ACCESS_KEY_ID":     localaws.AccessKey,
+		"AWS_SECRET_ACCESS_KEY": localaws.SecretKey,
+	}
+	if burstURL != "" {
+		env["BURST_QUEUE_URL"] = burstURL
+	}
+	return env
+}
+
+// countingTarget is a target on 127.0.0.1 that counts GET /hit.
+func countingTarget(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var served atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hit" {
+			served.Add(1)
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(target.Close)
+	return target, &served
+}
+
 // TestRunAWSBackend runs `stampede run --backend aws` against an
 // SQS-compatible server, an S3-compatible server and the real bootstrap
 // under Runtime Interface Emulators, two regions on separate queues and
@@ -58,27 +128,10 @@ func TestRunAWSBackend(t *testing.T) {
 	bins := builds.Binaries(t)
 	t.Logf("binaries ready in %v", time.Since(start).Round(time.Millisecond))
 
-	sqsURL, s3URL := localaws.StartSQS(t), localaws.StartS3(t)
-	t.Setenv("AWS_ENDPOINT_URL_SQS", sqsURL)
-	t.Setenv("AWS_ENDPOINT_URL_S3", s3URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", localaws.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", localaws.SecretKey)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	la := startLocalAWS(t)
+	sqsClient, s3Client := la.sqs, la.s3
 	ctx := context.Background()
-	sqsClient := localaws.NewSQSClient(localaws.Config(ctx, t, sqsURL))
-	s3Client := localaws.NewS3Client(localaws.Config(ctx, t, s3URL))
-
-	var served atomic.Int64
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/hit" {
-			served.Add(1)
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(target.Close)
+	target, served := countingTarget(t)
 
 	// One task of slice 1 in us-east-1 is sent a second time as soon as it
 	// is first received, while its window is still ahead: it must not run
@@ -100,12 +153,7 @@ func TestRunAWSBackend(t *testing.T) {
 			Region:    r.name,
 			Emulators: 4, // 2 generators × 2 slices
 			Timeout:   60 * time.Second,
-			Env: map[string]string{
-				"BUCKET":                r.bucket,
-				"AWS_ENDPOINT_URL_S3":   s3URL,
-				"AWS_ACCESS_KEY_ID":     localaws.AccessKey,
-				"AWS_SECRET_ACCESS_KEY": localaws.SecretKey,
-			},
+			Env:       la.functionEnv(r.bucket, ""),
 		}
 		if r.name == "us-east-1" {
 			opts.Emulators++
@@ -122,6 +170,14 @@ func TestRunAWSBackend(t *testing.T) {
 		}
 		r.fleet = lambdaharness.Start(t, opts)
 	}
+	// The preflight asks Lambda for the account's concurrency in each
+	// region (the override file names no function: the event source
+	// harness invokes the emulators itself).
+	var services []*lambdaharness.Service
+	for _, r := range regions {
+		services = append(services, lambdaharness.StartService(t, lambdaharness.ServiceOptions{Region: r.name}))
+	}
+	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", lambdaharness.StartRouter(t, services...))
 	dir := t.TempDir()
 	awsConfig := filepath.Join(dir, "aws.yaml")
 	if err := os.WriteFile(awsConfig, []byte(cfg.String()), 0o644); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/orchestrator"
 	"github.com/stampede-load/stampede/orchestrator/awsstack"
 	"github.com/stampede-load/stampede/orchestrator/plan"
 )
@@ -18,11 +19,14 @@ func TestBackendFlagsCheck(t *testing.T) {
 		fl   awsFlags
 		want string // "" valid, else part of the error
 	}{
-		{awsFlags{backend: "local"}, ""},
-		{awsFlags{backend: "aws", config: "x.yaml", lead: time.Second}, ""},
-		{awsFlags{backend: "lambda"}, `--backend "lambda": want local or aws`},
-		{awsFlags{backend: "local", config: "x.yaml"}, "add --backend aws"},
-		{awsFlags{backend: "aws", lead: -time.Second}, "--lead -1s"},
+		{awsFlags{backend: "local", dispatch: "sqs"}, ""},
+		{awsFlags{backend: "aws", dispatch: "sqs", config: "x.yaml", lead: time.Second}, ""},
+		{awsFlags{backend: "aws", dispatch: "burst"}, ""},
+		{awsFlags{backend: "lambda", dispatch: "sqs"}, `--backend "lambda": want local or aws`},
+		{awsFlags{backend: "local", dispatch: "sqs", config: "x.yaml"}, "add --backend aws"},
+		{awsFlags{backend: "aws", dispatch: "sqs", lead: -time.Second}, "--lead -1s"},
+		{awsFlags{backend: "aws", dispatch: "invoke"}, `--dispatch "invoke": want sqs or burst`},
+		{awsFlags{backend: "local", dispatch: "burst"}, "--dispatch burst is for the aws backend"},
 	} {
 		err := tt.fl.check()
 		switch {
@@ -30,6 +34,23 @@ func TestBackendFlagsCheck(t *testing.T) {
 			t.Errorf("%+v: %v, want valid", tt.fl, err)
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("%+v: error %v, want %q", tt.fl, err, tt.want)
+		}
+	}
+}
+
+func TestLeadFor(t *testing.T) {
+	p := &plan.Plan{Regions: []plan.Region{{Name: "us-east-1", Generators: 1000}}}
+	for _, tt := range []struct {
+		fl   awsFlags
+		want time.Duration
+	}{
+		{awsFlags{backend: "local", dispatch: "sqs"}, 0},
+		{awsFlags{backend: "aws", dispatch: "sqs"}, orchestrator.LeadAWS(p)},
+		{awsFlags{backend: "aws", dispatch: "burst"}, 15 * time.Second},
+		{awsFlags{backend: "aws", dispatch: "burst", lead: 40 * time.Second}, 40 * time.Second},
+	} {
+		if got := tt.fl.leadFor(p); got != tt.want {
+			t.Errorf("%+v: lead %v, want %v", tt.fl, got, tt.want)
 		}
 	}
 }
@@ -48,6 +69,7 @@ func TestRunBackendUsageErrors(t *testing.T) {
 		{[]string{"--backend", "gcp"}, `--backend "gcp"`},
 		{[]string{"--aws-config", bad}, "add --backend aws"},
 		{[]string{"--backend", "aws", "--aws-config", bad, "--yes"}, "queue_url is missing"},
+		{[]string{"--dispatch", "burst"}, "--dispatch burst is for the aws backend"},
 	} {
 		code, _, errs := runCLI(context.Background(), append([]string{"run", p, "--store", dir}, tt.args...)...)
 		if code != ExitUsage || !strings.Contains(errs, tt.want) {
@@ -63,7 +85,7 @@ func TestPrintAWSPlan(t *testing.T) {
 		"eu-west-1": {QueueURL: "https://sqs/q2", Bucket: "b2"},
 	}
 	var b bytes.Buffer
-	printAWSPlan(&b, p, eps, 2)
+	printAWSPlan(&b, p, eps, 2, orchestrator.DispatchSQS)
 	want := []string{
 		"aws backend: 4 generators in 2 regions, 2 time slices each (8 tasks)",
 		"us-east-1         3 generators  queue https://sqs/q1  bucket b1, function gen",

@@ -26,9 +26,10 @@ const PricingRegion = "us-east-1"
 
 // costFlags are the flags of `stampede cost`.
 type costFlags struct {
-	json    bool
-	prices  string
-	backend string
+	json     bool
+	prices   string
+	backend  string
+	dispatch string
 }
 
 func newCostCmd() *cobra.Command {
@@ -50,13 +51,14 @@ of 30 s). Nothing is sent.`,
 	f.BoolVar(&fl.json, "json", false, "print the estimate as JSON")
 	f.StringVar(&fl.prices, "prices", "", "price table file (default: the built-in table)")
 	f.StringVar(&fl.backend, "backend", orchestrator.BackendAWS, "aws or local (sets the lead before the start)")
+	f.StringVar(&fl.dispatch, "dispatch", orchestrator.DispatchSQS, "how generators start on aws: sqs or burst (sets the lead and the SQS and Lambda requests)")
 	return cmd
 }
 
 // costPlan is `stampede cost`.
 func costPlan(stdout, stderr io.Writer, path string, fl costFlags) error {
-	if fl.backend != orchestrator.BackendAWS && fl.backend != orchestrator.BackendLocal {
-		return exit(ExitUsage, "--backend %q: want aws or local", fl.backend)
+	if err := (awsFlags{backend: fl.backend, dispatch: fl.dispatch}).check(); err != nil {
+		return err
 	}
 	p, err := loadPlan(stderr, path)
 	if err != nil {
@@ -66,7 +68,7 @@ func costPlan(stdout, stderr io.Writer, path string, fl costFlags) error {
 	if err != nil {
 		return err
 	}
-	c, err := cost.Estimate(p, prices, cost.Options{Backend: fl.backend})
+	c, err := cost.Estimate(p, prices, cost.Options{Backend: fl.backend, Dispatch: fl.dispatch})
 	if err != nil {
 		return exit(ExitUsage, "%v", err)
 	}
@@ -121,7 +123,7 @@ func costGate(in io.Reader, stderr io.Writer, p *plan.Plan, fl runFlags, backend
 	if fl.maxCost > 0 {
 		budget = fl.maxCost
 	}
-	opts := cost.Options{Backend: backend, Lead: fl.aws.lead, PollEvery: fl.poll, Unwatched: fl.quiet && budget == 0}
+	opts := cost.Options{Backend: backend, Dispatch: fl.aws.dispatch, Lead: fl.aws.lead, PollEvery: fl.poll, Unwatched: fl.quiet && budget == 0}
 	c, err := cost.Estimate(p, prices, opts)
 	if err != nil {
 		return nil, nil, 0, exit(ExitUsage, "%v", err)

@@ -147,6 +147,16 @@ func TestCostCommand(t *testing.T) {
 		!strings.Contains(out, "30s lead") {
 		t.Errorf("exit %d, text:\n%s", code, out)
 	}
+	// burst: the 15 s lead, one Invoke per task, the burst queue's
+	// receive and delete per task
+	code, out, _ = runCLI(context.Background(), "cost", p, "--dispatch", "burst")
+	if code != ExitPassed || !strings.Contains(out, "15s lead") || !strings.Contains(out, "dispatch: burst") ||
+		!strings.Contains(out, "SQS 1/2/2 send/receive/delete") || !strings.Contains(out, "Lambda Invoke 2 accepted of 2 attempts") {
+		t.Errorf("--dispatch burst: exit %d, text:\n%s", code, out)
+	}
+	if code, _, _ := runCLI(context.Background(), "cost", p, "--dispatch", "burst", "--backend", "local"); code != ExitUsage {
+		t.Errorf("--dispatch burst --backend local: exit %d", code)
+	}
 	if code, _, _ := runCLI(context.Background(), "cost", p, "--backend", "gcp"); code != ExitUsage {
 		t.Errorf("--backend gcp: exit %d", code)
 	}

@@ -30,6 +30,7 @@ type runFlags struct {
 	maxCost    float64 // USD
 	prices     string
 	yes        bool
+	allowLarge bool
 	aws        awsFlags // --backend, --aws-config, --stack, --lead (aws.go)
 }
 
@@ -61,6 +62,7 @@ Ctrl-C stops the generators cleanly; what they measured is still reported
 	f.Float64Var(&fl.maxCost, "max-cost", 0, "budget in USD (default: the plan's budget.max_usd): refuse a plan estimated above it, stop a run before it spends more")
 	f.StringVar(&fl.prices, "prices", "", "price table file for the cost (default: the built-in table)")
 	f.BoolVar(&fl.yes, "yes", false, "do not ask to confirm the cost estimate (aws backend)")
+	f.BoolVar(&fl.allowLarge, "allow-large", false, "run a plan above the default caps on rate, users, generators and duration (docs/plan.md)")
 	addBackendFlags(f, &fl.aws)
 	return cmd
 }
@@ -74,9 +76,13 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 	if err := override(p, fl); err != nil {
 		return err
 	}
+	if err := checkLimits(stderr, path, p, fl.allowLarge); err != nil {
+		return err
+	}
 	if err := fl.aws.check(); err != nil {
 		return err
 	}
+	fl.aws.lead = fl.aws.leadFor(p) // the cost estimate and the run use the same lead
 	est, prices, budget, err := costGate(stdin, stderr, p, fl, fl.aws.backend)
 	if err != nil {
 		return err
@@ -95,6 +101,10 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 		ops = countOps(&lb.backend)
 	}
 	opts := orchestrator.Options{PollEvery: fl.poll, Lead: lb.lead}
+	if lb.kill != nil {
+		opts.RunID = orchestrator.NewRunID(time.Now()) // the kill switch records under it
+		lb.kill.store = store
+	}
 	if !fl.quiet {
 		pv := newProgress(stderr, p, isTerminal(stderr))
 		pv.Spend = func(pr orchestrator.Progress) string { return cost.USD(est.Spent(pr, ops)) }
@@ -103,8 +113,12 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 	if budget > 0 {
 		opts.Abort = composeAbort(opts.Abort, est.NewGuard(budget, fl.poll, ops))
 	}
+	opts.Abort = lb.kill.abort(opts.RunID, opts.Abort)
+	disarm := lb.kill.arm(ctx, opts.RunID)
 	res, runErr := orchestrator.Run(ctx, p, lb.backend, opts)
+	disarm()
 	lb.close()
+	releaseErr := lb.kill.release(opts.RunID)
 	if res != nil {
 		if err := est.AddActual(context.WithoutCancel(ctx), store, res, prices, ops); err != nil {
 			fmt.Fprintf(stderr, "stampede: %v (the report has the estimate only)\n", err)
@@ -136,6 +150,8 @@ func runPlan(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, pat
 		return exit(ExitInterrupted, "")
 	case runErr != nil:
 		return exit(ExitInfra, "")
+	case releaseErr != nil:
+		return exit(ExitInfra, "the kill switch could not restore the generator function (see above)")
 	}
 	return exit(code, "")
 }

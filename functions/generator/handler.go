@@ -53,6 +53,14 @@ type Handler struct {
 	Retries int
 	// EngineOptions are passed to engine.Run.
 	EngineOptions []engine.Option
+	// Tasks is the burst queue that burst invocations take their task
+	// from (nil: the function serves SQS events only).
+	Tasks TaskQueue
+	// BurstWait is how long a burst invocation waits for a message
+	// (DefaultBurstWait); BurstMessages the most messages it takes while
+	// looking for work (DefaultBurstMessages).
+	BurstWait     time.Duration
+	BurstMessages int
 }
 
 // Stop reasons recorded in Result.Stopped.
@@ -85,41 +93,63 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 // record handles one message and reports whether it is done (deletable).
 func (h *Handler) record(ctx context.Context, msg *events.SQSMessage) bool {
-	t, err := shard.DecodeTask([]byte(msg.Body))
+	t, leased, done := h.take(ctx, msg.MessageId, msg.Body)
+	if t == nil {
+		return done
+	}
+	written, _ := h.finish(ctx, t, leased)
+	return written
+}
+
+// take decodes a message's task and leases it. It returns the task when
+// this delivery took the lease (nil otherwise), and whether the message is
+// done with: true for a poison message and for a task leased already,
+// false when the lease could not be written (nothing ran; deliver again).
+func (h *Handler) take(ctx context.Context, msgID, body string) (t *shard.Task, leased time.Time, done bool) {
+	t, err := shard.DecodeTask([]byte(body))
 	if err != nil {
-		h.logf("generator: message %s: %v: dropped (poison message)", msg.MessageId, err)
-		return true
+		h.logf("generator: message %s: %v: dropped (poison message)", msgID, err)
+		return nil, time.Time{}, true
 	}
 	name := t.Region + "/" + t.ID
-	leased := time.Now()
-	lease, err := json.Marshal(shard.Lease{TaskID: t.ID, Leased: leased, MessageID: msg.MessageId})
+	leased = time.Now()
+	lease, err := json.Marshal(shard.Lease{TaskID: t.ID, Leased: leased, MessageID: msgID})
 	if err != nil {
 		h.logf("generator: %s: lease: %v", name, err)
-		return false
+		return nil, time.Time{}, false
 	}
 	err = h.Store.Create(ctx, shard.LeaseKey(t.RunID, t.Region, t.ID), lease)
 	if errors.Is(err, shard.ErrExists) {
-		h.infof("generator: %s: leased already (message %s delivered again): no work", name, msg.MessageId)
-		return true
+		h.infof("generator: %s: leased already (message %s delivered again): no work", name, msgID)
+		return nil, time.Time{}, true
 	}
 	if err != nil {
 		h.logf("generator: %s: lease: %v", name, err)
-		return false
+		return nil, time.Time{}, false
 	}
-	res := h.execute(ctx, t, leased)
-	written := time.Now()
+	return t, leased, true
+}
+
+// finish runs the leased task t and writes its final result. It reports
+// whether the result was written and whether the engine ran at all (false
+// when the run was stopped or the window was over before it began).
+func (h *Handler) finish(ctx context.Context, t *shard.Task, leased time.Time) (written, loaded bool) {
+	name := t.Region + "/" + t.ID
+	res, loaded := h.execute(ctx, t, leased)
+	wrote := time.Now()
 	if err := h.writeFinal(ctx, res); err != nil {
 		h.logf("generator: %s: %v", name, err)
-		return false
+		return false, loaded
 	}
 	h.infof("generator: %s: done: engine ended %v after its window's end, result written in %v (stopped: %q, error: %q)", name,
 		res.Ended.Sub(t.Config.Epoch.Add(t.Config.Window.End)).Round(time.Millisecond),
-		time.Since(written).Round(time.Millisecond), res.Stopped, res.Error)
-	return true
+		time.Since(wrote).Round(time.Millisecond), res.Stopped, res.Error)
+	return true, loaded
 }
 
-// execute runs the engine for t's window and returns the final result.
-func (h *Handler) execute(ctx context.Context, t *shard.Task, leased time.Time) *shard.Result {
+// execute runs the engine for t's window and returns the final result, and
+// whether the engine ran (the window began before a stop).
+func (h *Handler) execute(ctx context.Context, t *shard.Task, leased time.Time) (*shard.Result, bool) {
 	cfg := t.Config
 	runCtx, cancel := h.runContext(ctx, &cfg)
 	defer cancel(nil)
@@ -130,7 +160,8 @@ func (h *Handler) execute(ctx context.Context, t *shard.Task, leased time.Time) 
 	res := shard.NewResult(t)
 	res.Final = true
 	res.Leased = leased
-	if waitUntil(runCtx, cfg.Epoch.Add(cfg.Window.Start)) {
+	loaded := waitUntil(runCtx, cfg.Epoch.Add(cfg.Window.Start))
+	if loaded {
 		res.Started = time.Now()
 		cp := newCheckpointer(ctx, h, t, leased, res.Started)
 		snap, err := engine.Run(runCtx, cfg, append(h.EngineOptions, engine.WithProgress(cp.offer))...)
@@ -151,7 +182,7 @@ func (h *Handler) execute(ctx context.Context, t *shard.Task, leased time.Time) 
 	}
 	cancel(nil)
 	wg.Wait()
-	return res
+	return res, loaded
 }
 
 // runContext bounds the engine's run: the stop marker (through cancel),

@@ -2,6 +2,7 @@ package depcheck
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -73,6 +74,41 @@ func TestOnlyCmdStartsLambda(t *testing.T) {
 			if d == "github.com/aws/aws-lambda-go/lambda" {
 				t.Errorf("%s imports %s: only cmd/ calls lambda.Start", pkg, d)
 			}
+		}
+	}
+}
+
+// awsAdapters are the only packages outside cmd/ and infra/ that may import
+// the AWS SDK themselves; everything else reaches AWS through the small
+// interfaces their users define.
+var awsAdapters = []string{
+	module + "/orchestrator/awsstack",   // CloudFormation outputs, preflight
+	module + "/orchestrator/lambdafunc", // async invokes, reserved concurrency
+	module + "/orchestrator/s3store",
+	module + "/orchestrator/sqsqueue",
+}
+
+func TestOnlyAdaptersImportAWSSDK(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}",
+		module+"/engine/...", module+"/orchestrator/...", module+"/functions/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	found := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, "github.com/aws/aws-sdk-go-v2") || strings.HasPrefix(imp, "github.com/aws/smithy-go") {
+				found[fields[0]] = true
+				if !slices.Contains(awsAdapters, fields[0]) {
+					t.Errorf("%s imports %s: only the AWS adapters (%v) may", fields[0], imp, awsAdapters)
+				}
+			}
+		}
+	}
+	for _, a := range awsAdapters {
+		if !found[a] {
+			t.Errorf("%s no longer imports the AWS SDK: drop it from awsAdapters", a)
 		}
 	}
 }

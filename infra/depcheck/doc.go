@@ -6,5 +6,7 @@
 //   - functions import the engine and the shard protocol, never the rest of
 //     the orchestrator, the plan parser or the AWS SDK (the AWS adapters are
 //     wired in cmd/);
-//   - only cmd/ imports github.com/aws/aws-lambda-go/lambda.
+//   - only cmd/ imports github.com/aws/aws-lambda-go/lambda;
+//   - outside cmd/ and infra/, only the AWS adapters (awsstack, lambdafunc,
+//     s3store, sqsqueue) import the AWS SDK.
 package depcheck

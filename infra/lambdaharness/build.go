@@ -3,6 +3,8 @@ package lambdaharness
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -131,11 +133,19 @@ func buildBootstrap(ctx context.Context, dir string) (string, error) {
 	if err := run(cmd); err != nil {
 		return "", fmt.Errorf("build bootstrap (go build -tags lambda.norpc %s in %s): %w", GeneratorPackage, root, err)
 	}
-	final := filepath.Join(dir, "bootstrap")
+	// One bootstrap per checkout: test processes of two checkouts (git
+	// worktrees of different branches) must not run each other's build.
+	final := filepath.Join(dir, "bootstrap-"+checkoutTag(root))
 	if err := os.Rename(tmp, final); err != nil {
 		return "", fmt.Errorf("build bootstrap: %w", err)
 	}
 	return final, nil
+}
+
+// checkoutTag names a checkout's files in the shared cache directory.
+func checkoutTag(root string) string {
+	sum := sha256.Sum256([]byte(root))
+	return hex.EncodeToString(sum[:6])
 }
 
 // moduleRoot is the directory of the main module's go.mod, as the go

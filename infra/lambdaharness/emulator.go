@@ -107,35 +107,49 @@ func (e *emulator) invoke(ctx context.Context, ev *events.SQSEvent) (*events.SQS
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	data, fnErr, err := e.invokeRaw(ctx, body)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("invoke %s: %w", e.name, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("invoke %s: read response: %w", e.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("invoke %s: status %d: %s", e.name, resp.StatusCode, bytes.TrimSpace(data))
-	}
-	var fnErr struct {
-		Message string `json:"errorMessage"`
-		Type    string `json:"errorType"`
-	}
-	if json.Unmarshal(data, &fnErr) == nil && (fnErr.Message != "" || fnErr.Type != "") {
-		return nil, fmt.Errorf("invoke %s: function error %s: %s", e.name, fnErr.Type, fnErr.Message)
+	if fnErr != "" {
+		return nil, fmt.Errorf("invoke %s: %s", e.name, fnErr)
 	}
 	var out events.SQSEventResponse
 	if err := json.Unmarshal(data, &out); err != nil {
 		return nil, fmt.Errorf("invoke %s: decode response %q: %w", e.name, data, err)
 	}
 	return &out, nil
+}
+
+// invokeRaw posts payload and returns the function's response body, and
+// a description of the function error when the function failed (the
+// RIE's errorMessage/errorType body).
+func (e *emulator) invokeRaw(ctx context.Context, payload []byte) (resp []byte, fnErr string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(payload))
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	r, err := e.client.Do(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("invoke %s: %w", e.name, err)
+	}
+	defer r.Body.Close()
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, "", fmt.Errorf("invoke %s: read response: %w", e.name, err)
+	}
+	if r.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("invoke %s: status %d: %s", e.name, r.StatusCode, bytes.TrimSpace(data))
+	}
+	var fe struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}
+	if json.Unmarshal(data, &fe) == nil && (fe.Message != "" || fe.Type != "") {
+		return data, "function error " + fe.Type + ": " + fe.Message, nil
+	}
+	return data, "", nil
 }
 
 // stop ends the process: SIGTERM, then SIGKILL after stopTimeout. It

@@ -2,7 +2,6 @@ package lambdaharness
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,7 +65,7 @@ type Fleet struct {
 // way is abandoned), then the emulators.
 func Start(t testing.TB, opts Options) *Fleet {
 	t.Helper()
-	if opts.Queue == nil || opts.Region == "" || opts.Binaries.RIE == "" || opts.Binaries.Bootstrap == "" {
+	if opts.Queue == nil || opts.Region == "" {
 		t.Fatal("lambdaharness: Start needs Binaries, a Queue and a Region")
 	}
 	opts.Emulators = max(1, opts.Emulators)
@@ -77,26 +76,15 @@ func Start(t testing.TB, opts Options) *Fleet {
 		opts.Logf = t.Logf
 	}
 	f := &Fleet{opts: opts, arn: queueARN(opts.Region, opts.QueueURL)}
-	env := processEnv(opts.Region, opts.Timeout, opts.Env)
+	f.emulators = startEmulators(t, opts.Emulators, opts.Region+"/rie", opts.Binaries,
+		processEnv(opts.Region, opts.Timeout, opts.Env), opts.Timeout, opts.Logf)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	// Runs before startEmulators' cleanup: the pollers stop first.
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
-		var stops sync.WaitGroup
-		for _, e := range f.emulators {
-			stops.Go(e.stop)
-		}
-		stops.Wait()
 	})
-	for i := range opts.Emulators {
-		name := fmt.Sprintf("%s/rie-%d", opts.Region, i)
-		e, err := startEmulator(name, opts.Binaries, env, opts.Timeout, opts.Logf)
-		if err != nil {
-			t.Fatalf("lambdaharness: %v", err)
-		}
-		f.emulators = append(f.emulators, e)
-	}
 	for _, e := range f.emulators {
 		wg.Go(func() { f.poll(ctx, e) })
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
@@ -48,6 +49,16 @@ func Config(ctx context.Context, t testing.TB, endpoint string) aws.Config {
 // AWS_ENDPOINT_URL_SQS).
 func NewSQSClient(cfg aws.Config) *sqs.Client {
 	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if cfg.BaseEndpoint != nil {
+			o.BaseEndpoint = cfg.BaseEndpoint
+		}
+	})
+}
+
+// NewLambdaClient returns a Lambda client for cfg's endpoint (which wins
+// over AWS_ENDPOINT_URL_LAMBDA), such as a lambdaharness.Service.
+func NewLambdaClient(cfg aws.Config) *lambda.Client {
+	return lambda.NewFromConfig(cfg, func(o *lambda.Options) {
 		if cfg.BaseEndpoint != nil {
 			o.BaseEndpoint = cfg.BaseEndpoint
 		}

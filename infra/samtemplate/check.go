@@ -13,7 +13,9 @@ import (
 // means the stack keeps its promises: one arm64 provided.al2023 generator
 // whose role grants only runs/* in its own bucket, its own queue and its own
 // log group; no asynchronous retries; one task per invocation with per-item
-// failures; a private, encrypted, TLS-only bucket whose runs expire.
+// failures; a burst queue that no event source reads, with its own
+// dead-letter queue, from which the function may only receive and delete;
+// a private, encrypted, TLS-only bucket whose runs expire.
 func Check(doc []byte) ([]string, error) {
 	var t template
 	if err := json.Unmarshal(doc, &t); err != nil {
@@ -25,7 +27,8 @@ func Check(doc []byte) ([]string, error) {
 	}
 	c.invokeConfig()
 	c.eventSource()
-	c.checkQueue()
+	c.checkQueue(c.queue)
+	c.checkBurstQueue()
 	c.checkBucket()
 	c.bucketPolicy()
 	c.logGroup()
@@ -35,7 +38,7 @@ func Check(doc []byte) ([]string, error) {
 }
 
 // OutputKeys are the stack outputs the orchestrator reads.
-var OutputKeys = []string{"QueueUrl", "BucketName", "FunctionName", "FunctionArn"}
+var OutputKeys = []string{"QueueUrl", "BurstQueueUrl", "BucketName", "FunctionName", "FunctionArn"}
 
 type resource struct {
 	Type       string         `json:"Type"`
@@ -56,6 +59,7 @@ type checker struct {
 	timeout  float64 // its Timeout in seconds
 	bucket   string  // the bucket named by its BUCKET variable
 	queue    string  // the queue named by its QUEUE_URL variable
+	burst    string  // the queue named by its BURST_QUEUE_URL variable
 	role     string  // its execution role
 }
 
@@ -118,6 +122,10 @@ func (c *checker) function() bool {
 	if c.t.Resources[c.queue].Type != "AWS::SQS::Queue" {
 		c.addf("function %s: environment variable QUEUE_URL must Ref the task queue, got %v", c.fn, vars["QUEUE_URL"])
 	}
+	c.burst = refTo(vars["BURST_QUEUE_URL"])
+	if c.t.Resources[c.burst].Type != "AWS::SQS::Queue" || c.burst == c.queue {
+		c.addf("function %s: environment variable BURST_QUEUE_URL must Ref a burst queue other than the task queue, got %v", c.fn, vars["BURST_QUEUE_URL"])
+	}
 	c.role = refTo(p["Role"])
 	for id, r := range c.t.Resources {
 		if _, ok := r.Properties["ProvisionedConcurrencyConfig"]; ok {
@@ -157,23 +165,43 @@ func (c *checker) eventSource() {
 	if path(p, "ScalingConfig", "MaximumConcurrency") == nil {
 		c.addf("%s: no ScalingConfig.MaximumConcurrency", id)
 	}
+	for _, esm := range c.ofType("AWS::Lambda::EventSourceMapping") {
+		if c.burst != "" && refTo(c.t.Resources[esm].Properties["EventSourceArn"]) == c.burst {
+			c.addf("%s: an event source mapping reads the burst queue %s: it would compete with the burst invocations for their tasks", esm, c.burst)
+		}
+	}
 }
 
-func (c *checker) checkQueue() {
-	p := c.t.Resources[c.queue].Properties
+// checkQueue checks a task queue (the event source's or the burst one) and
+// returns its dead-letter queue.
+func (c *checker) checkQueue(q string) (dlq string) {
+	p := c.t.Resources[q].Properties
 	if v, ok := number(p["VisibilityTimeout"]); !ok || v <= c.timeout {
-		c.addf("queue %s: VisibilityTimeout %v must be above the function Timeout %v", c.queue, p["VisibilityTimeout"], c.timeout)
+		c.addf("queue %s: VisibilityTimeout %v must be above the function Timeout %v", q, p["VisibilityTimeout"], c.timeout)
 	}
 	if v, _ := number(p["MaximumMessageSize"]); v != 1048576 {
-		c.addf("queue %s: MaximumMessageSize is %v, want 1048576 (1 MiB)", c.queue, p["MaximumMessageSize"])
+		c.addf("queue %s: MaximumMessageSize is %v, want 1048576 (1 MiB)", q, p["MaximumMessageSize"])
 	}
 	rp, _ := p["RedrivePolicy"].(map[string]any)
-	dlq := refTo(rp["deadLetterTargetArn"])
-	if c.t.Resources[dlq].Type != "AWS::SQS::Queue" || dlq == c.queue {
-		c.addf("queue %s: RedrivePolicy must name a dead-letter queue of this stack, got %v", c.queue, rp["deadLetterTargetArn"])
+	dlq = refTo(rp["deadLetterTargetArn"])
+	if c.t.Resources[dlq].Type != "AWS::SQS::Queue" || dlq == c.queue || dlq == c.burst {
+		c.addf("queue %s: RedrivePolicy must name a dead-letter queue of this stack, got %v", q, rp["deadLetterTargetArn"])
 	}
 	if n, ok := number(rp["maxReceiveCount"]); !ok || n < 1 {
-		c.addf("queue %s: RedrivePolicy has no maxReceiveCount", c.queue)
+		c.addf("queue %s: RedrivePolicy has no maxReceiveCount", q)
+	}
+	return dlq
+}
+
+// checkBurstQueue checks the burst queue like the task queue, and that its
+// dead-letter queue is its own.
+func (c *checker) checkBurstQueue() {
+	if c.t.Resources[c.burst].Type != "AWS::SQS::Queue" {
+		return // reported by function
+	}
+	taskDLQ := refTo(path(c.t.Resources[c.queue].Properties, "RedrivePolicy", "deadLetterTargetArn"))
+	if dlq := c.checkQueue(c.burst); dlq != "" && dlq == taskDLQ {
+		c.addf("queue %s: shares the dead-letter queue %s with the task queue: give it its own", c.burst, dlq)
 	}
 }
 
@@ -234,25 +262,38 @@ func (c *checker) logGroup() {
 
 // grant is what one allowed action may be granted on.
 type grant struct {
-	resource  string // the resource, as describe prints it
-	condition bool   // an s3:prefix condition under runs/ is required
+	resources []string // the resources, as describe prints them
+	condition bool     // an s3:prefix condition under runs/ is required
 }
 
 func (c *checker) grants() map[string]grant {
-	objects := grant{resource: "${" + c.bucket + ".Arn}/runs/*"}
-	queue := grant{resource: c.queue + ".Arn"}
-	logs := grant{resource: "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/" + c.fnName + ":log-stream:*"}
+	objects := grant{resources: []string{"${" + c.bucket + ".Arn}/runs/*"}}
+	queue := grant{resources: []string{c.queue + ".Arn"}}
+	queues := grant{resources: []string{c.queue + ".Arn", c.burst + ".Arn"}}
+	logs := grant{resources: []string{"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/" + c.fnName + ":log-stream:*"}}
 	return map[string]grant{
 		"s3:GetObject":                objects,
 		"s3:PutObject":                objects,
-		"s3:ListBucket":               {resource: c.bucket + ".Arn", condition: true},
-		"sqs:ReceiveMessage":          queue,
-		"sqs:DeleteMessage":           queue,
+		"s3:ListBucket":               {resources: []string{c.bucket + ".Arn"}, condition: true},
+		"sqs:ReceiveMessage":          queues,
+		"sqs:DeleteMessage":           queues,
 		"sqs:GetQueueAttributes":      queue,
 		"sqs:ChangeMessageVisibility": queue,
 		"logs:CreateLogStream":        logs,
 		"logs:PutLogEvents":           logs,
 	}
+}
+
+// needed are the grants the generator cannot work without, as
+// "action on resource".
+func (c *checker) needed() []string {
+	var out []string
+	for _, a := range []string{"s3:GetObject", "s3:PutObject", "sqs:ReceiveMessage", "sqs:DeleteMessage", "logs:PutLogEvents"} {
+		for _, r := range c.grants()[a].resources {
+			out = append(out, a+" on "+r)
+		}
+	}
+	return out
 }
 
 func (c *checker) checkRole() {
@@ -265,6 +306,7 @@ func (c *checker) checkRole() {
 		c.addf("role %s: managed policies %v grant on resources outside the stack", c.role, m)
 	}
 	allowed := c.grants()
+	granted := map[string]bool{}
 	for _, pol := range list(r.Properties["Policies"]) {
 		for _, s := range list(path(pol, "PolicyDocument", "Statement")) {
 			if path(s, "Effect") != "Allow" {
@@ -280,14 +322,21 @@ func (c *checker) checkRole() {
 					continue
 				}
 				for _, res := range list(path(s, "Resource")) {
-					if d := describe(res); d != g.resource {
-						c.addf("role %s: grants %v on %s, want only %s", c.role, a, d, g.resource)
+					d := describe(res)
+					if !slices.Contains(g.resources, d) {
+						c.addf("role %s: grants %v on %s, want only %s", c.role, a, d, strings.Join(g.resources, " or "))
 					}
+					granted[fmt.Sprintf("%v on %s", a, d)] = true
 				}
 				if g.condition && !underRuns(path(s, "Condition", "StringLike", "s3:prefix")) {
 					c.addf("role %s: grants %v without a StringLike s3:prefix condition under runs/", c.role, a)
 				}
 			}
+		}
+	}
+	for _, n := range c.needed() {
+		if !granted[n] {
+			c.addf("role %s: does not grant %s, which the generator needs", c.role, n)
 		}
 	}
 }

@@ -39,8 +39,12 @@ func TestCLIPolicy(t *testing.T) {
 		"sts:GetCallerIdentity": false, "lambda:GetAccountSettings": false, "lambda:GetFunctionConcurrency": false,
 		"lambda:PutFunctionConcurrency": false, "cloudformation:DescribeStacks": false, "cloudformation:DescribeStackResource": false,
 		"cloudformation:CreateChangeSet": false, "cloudformation:DeleteStack": false, "s3:DeleteObject": false, "sqs:SendMessage": false,
-		"lambda:InvokeFunction": false, "iam:PassRole": false,
+		"lambda:InvokeFunction": false, "iam:PassRole": false, "lambda:DeleteFunctionConcurrency": false,
 	}
+	// The burst dispatch and the kill switch act on the generator function
+	// and nothing else.
+	onlyFunction := []string{"lambda:InvokeFunction", "lambda:GetFunctionConcurrency", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency"}
+	const function = "arn:aws:lambda:*:*:function:stampede-generator"
 	for _, s := range doc.Statement {
 		if s.Effect != "Allow" || s.Sid == "" || len(s.Action) == 0 {
 			t.Errorf("statement %q: want a Sid, Allow and actions", s.Sid)
@@ -51,6 +55,11 @@ func TestCLIPolicy(t *testing.T) {
 			}
 			if _, ok := need[a]; ok {
 				need[a] = true
+			}
+			if slices.Contains(onlyFunction, a) {
+				if rs := list(s.Resource); len(rs) != 1 || rs[0] != function || s.Condition != nil {
+					t.Errorf("statement %s: %s on %v, want only %s", s.Sid, a, s.Resource, function)
+				}
 			}
 		}
 		for _, r := range list(s.Resource) {

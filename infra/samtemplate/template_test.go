@@ -81,8 +81,8 @@ func TestTemplate(t *testing.T) {
 				}
 			}
 		}
-		if n != 4 {
-			t.Errorf("role names %d resources, want 4 (objects, bucket, queue, log streams)", n)
+		if n != 5 {
+			t.Errorf("role names %d resources, want 5 (objects, bucket, task queue, burst queue, log streams)", n)
 		}
 	})
 
@@ -121,6 +121,28 @@ func TestTemplate(t *testing.T) {
 		{"no scaling config", func(res map[string]any) {
 			delete(props(res, "GeneratorFunctionTasks"), "ScalingConfig")
 		}, `no ScalingConfig.MaximumConcurrency`},
+		{"burst queue read by the event source", func(res map[string]any) {
+			props(res, "GeneratorFunctionTasks")["EventSourceArn"] = map[string]any{"Fn::GetAtt": []any{"BurstQueue", "Arn"}}
+		}, `an event source mapping reads the burst queue BurstQueue`},
+		{"burst queue visibility changed", func(res map[string]any) {
+			stmt(res, "TakeBurstTasks")["Action"] = []any{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
+		}, `grants sqs:ChangeMessageVisibility on BurstQueue.Arn, want only TaskQueue.Arn`},
+		{"burst queue not granted", func(res map[string]any) {
+			stmt(res, "TakeBurstTasks")["Resource"] = map[string]any{"Fn::GetAtt": []any{"TaskQueue", "Arn"}}
+		}, `does not grant sqs:ReceiveMessage on BurstQueue.Arn`},
+		{"no burst queue", func(res map[string]any) {
+			vars := path(props(res, "GeneratorFunction"), "Environment", "Variables").(map[string]any)
+			delete(vars, "BURST_QUEUE_URL")
+		}, `BURST_QUEUE_URL must Ref a burst queue`},
+		{"burst queue without dead letters", func(res map[string]any) {
+			delete(props(res, "BurstQueue"), "RedrivePolicy")
+		}, `queue BurstQueue: RedrivePolicy must name a dead-letter queue`},
+		{"burst queue shares the dead-letter queue", func(res map[string]any) {
+			props(res, "BurstQueue")["RedrivePolicy"].(map[string]any)["deadLetterTargetArn"] = map[string]any{"Fn::GetAtt": []any{"TaskDeadLetterQueue", "Arn"}}
+		}, `shares the dead-letter queue TaskDeadLetterQueue with the task queue`},
+		{"burst visibility below timeout", func(res map[string]any) {
+			props(res, "BurstQueue")["VisibilityTimeout"] = 60
+		}, `queue BurstQueue: VisibilityTimeout 60 must be above`},
 		{"visibility equals timeout", func(res map[string]any) {
 			props(res, "TaskQueue")["VisibilityTimeout"] = 900
 		}, `VisibilityTimeout 900 must be above the function Timeout 900`},

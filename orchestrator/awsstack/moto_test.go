@@ -5,63 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
-)
 
-// startMoto runs moto_server on a free loopback port until the test ends
-// and returns its URL. A missing moto_server fails the test: it is part of
-// the machine (see shared/LOCAL-AWS.md).
-func startMoto(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatal("moto_server not found on PATH: install it with `pip install 'moto[server]'` (the stack discovery and preflight tests run against it)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	base := "http://127.0.0.1:" + port
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return base
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("moto_server did not answer on %s in 60s", base)
-	return ""
-}
+	"github.com/stampede-load/stampede/infra/localaws"
+)
 
 // accountSettings is what the fake Lambda GetAccountSettings answers (moto
 // does not serve it).
@@ -119,75 +77,25 @@ func testConfig(endpoint string) aws.Config {
 	}
 }
 
-// stackTemplate is a minimal stand-in for the generator stack (moto cannot
-// run the SAM transform): a queue, a bucket and a function, with the same
-// outputs as template.yaml. %[1]s is the bucket name, %[2]s the queue name,
-// %[3]s the function's ReservedConcurrentExecutions line (or nothing).
-const stackTemplate = `
-Resources:
-  Role:
-    Type: AWS::IAM::Role
-    Properties:
-      AssumeRolePolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - Effect: Allow
-            Principal: {Service: lambda.amazonaws.com}
-            Action: sts:AssumeRole
-  TaskQueue:
-    Type: AWS::SQS::Queue
-    Properties: {QueueName: %[2]s}
-  ResultsBucket:
-    Type: AWS::S3::Bucket
-    Properties: {BucketName: %[1]s}
-  GeneratorFunction:
-    Type: AWS::Lambda::Function
-    Properties:
-      FunctionName: !Sub ${AWS::StackName}-generator
-      Runtime: provided.al2023
-      Handler: bootstrap
-      Role: !GetAtt Role.Arn
-      %[3]s
-      Code: {ZipFile: "not run"}
-Outputs:
-  QueueUrl: {Value: !Ref TaskQueue}
-  BucketName: {Value: !Ref ResultsBucket}
-  FunctionName: {Value: !Ref GeneratorFunction}
-  FunctionArn: {Value: !GetAtt GeneratorFunction.Arn}
-`
-
-// createStack creates stack in region from body and waits for it.
-func createStack(t *testing.T, cfg aws.Config, region, stack, body string) {
+// createStack creates stack in region from body, waits for it and returns
+// its outputs.
+func createStack(t *testing.T, cfg aws.Config, region, stack, body string) map[string]string {
 	t.Helper()
-	ctx := context.Background()
 	cfg = cfg.Copy()
 	cfg.Region = region
-	cf := cloudformation.NewFromConfig(cfg)
-	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{
-		StackName:    aws.String(stack),
-		TemplateBody: aws.String(body),
-		Capabilities: []cftypes.Capability{cftypes.CapabilityCapabilityIam},
-	}); err != nil {
-		t.Fatalf("create stack %s in %s: %v", stack, region, err)
-	}
-	w := cloudformation.NewStackCreateCompleteWaiter(cf, func(o *cloudformation.StackCreateCompleteWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
-	})
-	if err := w.Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)}, 60*time.Second); err != nil {
-		t.Fatalf("stack %s in %s: %v", stack, region, err)
-	}
+	return localaws.CreateStack(t, cloudformation.NewFromConfig(cfg), stack, body)
 }
 
 // TestAgainstMoto discovers stacks and runs the preflight against
 // moto_server (CloudFormation, STS, Lambda) on loopback.
 func TestAgainstMoto(t *testing.T) {
 	settings := &accountSettings{limit: 1000, unreserved: 1000}
-	cfg := testConfig(frontMoto(t, startMoto(t), settings))
+	cfg := testConfig(frontMoto(t, localaws.StartMoto(t), settings))
 	ctx := context.Background()
 
-	createStack(t, cfg, "us-east-1", "stampede", fmt.Sprintf(stackTemplate, "results-use1", "tasks-use1", ""))
-	createStack(t, cfg, "us-east-1", "stopped", fmt.Sprintf(stackTemplate, "results-stopped", "tasks-stopped", "ReservedConcurrentExecutions: 0"))
-	createStack(t, cfg, "us-east-1", "small", fmt.Sprintf(stackTemplate, "results-small", "tasks-small", "ReservedConcurrentExecutions: 10"))
+	out := createStack(t, cfg, "us-east-1", "stampede", localaws.GeneratorStack(""))
+	createStack(t, cfg, "us-east-1", "stopped", localaws.GeneratorStack("ReservedConcurrentExecutions: 0"))
+	createStack(t, cfg, "us-east-1", "small", localaws.GeneratorStack("ReservedConcurrentExecutions: 10"))
 	createStack(t, cfg, "us-east-1", "alien", "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n")
 
 	t.Run("discover", func(t *testing.T) {
@@ -195,9 +103,11 @@ func TestAgainstMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ep.Region != "us-east-1" || ep.Bucket != "results-use1" || ep.FunctionName != "stampede-generator" ||
-			!strings.HasSuffix(ep.QueueURL, "/tasks-use1") {
-			t.Errorf("Discover = %+v", ep)
+		want := Endpoints{Region: "us-east-1", QueueURL: out[OutputQueueURL], BurstQueueURL: out[OutputBurstQueueURL],
+			Bucket: out[OutputBucket], FunctionName: "stampede-generator"}
+		if ep != want || !strings.Contains(ep.QueueURL, "stampede-TaskQueue-") || !strings.Contains(ep.BurstQueueURL, "stampede-BurstQueue-") ||
+			!strings.HasPrefix(ep.Bucket, "stampede-resultsbucket-") {
+			t.Errorf("Discover = %+v, want %+v (the stack's resources)", ep, want)
 		}
 	})
 
@@ -222,7 +132,7 @@ func TestAgainstMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if eps["us-east-1"].Bucket != "results-use1" || eps["eu-west-1"] != over["eu-west-1"] || len(eps) != 2 {
+		if eps["us-east-1"].Bucket != out[OutputBucket] || eps["eu-west-1"] != over["eu-west-1"] || len(eps) != 2 {
 			t.Errorf("Resolve = %+v", eps)
 		}
 	})
@@ -231,6 +141,7 @@ func TestAgainstMoto(t *testing.T) {
 		name              string
 		regions           []string
 		stack             string
+		overrides         Overrides
 		generators        map[string]int
 		limit, unreserved int
 		want              []string // substrings of the error; none: no error
@@ -259,10 +170,34 @@ func TestAgainstMoto(t *testing.T) {
 			want: []string{"needs 11 generators at once but function small-generator has a reserved concurrency of 10"}},
 		{name: "reserved enough", regions: []string{"us-east-1"}, stack: "small",
 			generators: map[string]int{"us-east-1": 10}, limit: 5, unreserved: 5},
+		// Regions of an override file: no stack, but the named function and
+		// the account are checked.
+		{name: "override ok", regions: []string{"us-east-1", "eu-west-1"}, stack: "none",
+			overrides:  Overrides{"us-east-1": {FunctionName: "stampede-generator"}, "eu-west-1": {}},
+			generators: map[string]int{"us-east-1": 100, "eu-west-1": 100}, limit: 1000, unreserved: 1000},
+		{name: "override stopped function", regions: []string{"us-east-1", "eu-west-1"}, stack: "stampede",
+			overrides:  Overrides{"us-east-1": {FunctionName: "stopped-generator"}},
+			generators: map[string]int{"us-east-1": 1, "eu-west-1": 1}, limit: 1000, unreserved: 1000,
+			want: []string{"us-east-1: generator function stopped-generator is stopped (reserved concurrency 0",
+				"aws lambda delete-function-concurrency --region us-east-1 --function-name stopped-generator",
+				"stack stampede not found in eu-west-1"}},
+		{name: "override function missing", regions: []string{"us-east-1"},
+			overrides:  Overrides{"us-east-1": {FunctionName: "no-such-generator"}},
+			generators: map[string]int{"us-east-1": 1}, limit: 1000, unreserved: 1000,
+			want:    []string{"us-east-1: generator function no-such-generator: ", "ResourceNotFound", "check function: for us-east-1 in the override file"},
+			notWant: "stampede deploy"},
+		{name: "override reserved too small", regions: []string{"us-east-1"},
+			overrides:  Overrides{"us-east-1": {FunctionName: "small-generator"}},
+			generators: map[string]int{"us-east-1": 11}, limit: 1000, unreserved: 1000,
+			want: []string{"function small-generator has a reserved concurrency of 10: run `aws lambda put-function-concurrency --region us-east-1 --function-name small-generator --reserved-concurrent-executions 11`"}},
+		{name: "override without a function, over the account", regions: []string{"us-east-1"},
+			overrides:  Overrides{"us-east-1": {}},
+			generators: map[string]int{"us-east-1": 50}, limit: 10, unreserved: 10,
+			want: []string{"us-east-1: the plan needs 50 generators at once but the account's Lambda concurrency limit there is 10"}},
 	} {
 		t.Run("preflight "+tc.name, func(t *testing.T) {
 			settings.set(tc.limit, tc.unreserved)
-			err := Preflight(ctx, cfg, tc.regions, tc.stack, tc.generators)
+			err := Preflight(ctx, cfg, tc.regions, tc.stack, tc.overrides, tc.generators)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("Preflight = %v, want nil", err)
@@ -288,7 +223,7 @@ func TestAgainstMoto(t *testing.T) {
 		bad.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{}, errors.New("no credential sources found")
 		})
-		err := Preflight(ctx, bad, []string{"us-east-1", "eu-west-1"}, "stampede", nil)
+		err := Preflight(ctx, bad, []string{"us-east-1", "eu-west-1"}, "stampede", nil, nil)
 		if err == nil || !strings.HasPrefix(err.Error(), "no working AWS credentials") || !strings.Contains(err.Error(), "aws configure") ||
 			strings.Contains(err.Error(), "eu-west-1") {
 			t.Errorf("Preflight(no credentials) = %v", err)

@@ -16,10 +16,13 @@ import (
 type Overrides map[string]Endpoints
 
 // LoadOverrides reads an override file: YAML (or JSON, which is YAML) mapping
-// each region to its queue_url and bucket, and optionally its function:
+// each region to its queue_url and bucket, and optionally its function and
+// burst_queue_url (both needed by the burst dispatch; the function also by
+// the kill switch's backstop):
 //
 //	us-east-1:
 //	  queue_url: https://sqs.us-east-1.amazonaws.com/123456789012/tasks
+//	  burst_queue_url: https://sqs.us-east-1.amazonaws.com/123456789012/burst
 //	  bucket: my-results-use1
 //	  function: stampede-generator
 //

@@ -19,13 +19,15 @@ func TestLoadOverrides(t *testing.T) {
 		{name: "yaml", file: `
 us-east-1:
   queue_url: http://127.0.0.1:9324/000000000000/tasks-a
+  burst_queue_url: http://127.0.0.1:9324/000000000000/burst-a
   bucket: results-a
   function: stampede-generator
 eu-west-1:
   queue_url: http://127.0.0.1:9325/000000000000/tasks-b
   bucket: results-b
 `, want: Overrides{
-			"us-east-1": {Region: "us-east-1", QueueURL: "http://127.0.0.1:9324/000000000000/tasks-a", Bucket: "results-a", FunctionName: "stampede-generator"},
+			"us-east-1": {Region: "us-east-1", QueueURL: "http://127.0.0.1:9324/000000000000/tasks-a",
+				BurstQueueURL: "http://127.0.0.1:9324/000000000000/burst-a", Bucket: "results-a", FunctionName: "stampede-generator"},
 			"eu-west-1": {Region: "eu-west-1", QueueURL: "http://127.0.0.1:9325/000000000000/tasks-b", Bucket: "results-b"},
 		}},
 		{name: "json", file: `{"ap-south-1": {"queue_url": "https://sqs.ap-south-1.amazonaws.com/1/t", "bucket": "r"}}`,

@@ -12,16 +12,20 @@ import (
 
 // Preflight checks, before anything is sent, that a run of stack in regions
 // can go ahead: the credentials work (STS GetCallerIdentity), the stack is
-// deployed in every region, and each region's Lambda concurrency — the
+// deployed in every region, the generator function is not stopped
+// (reserved concurrency 0), and each region's Lambda concurrency — the
 // function's reserved concurrency if it has one, else the account's
 // unreserved pool (GetAccountSettings) — covers generators[region], the
 // generators that must run there at once. cfg's region is replaced per
 // region.
 //
+// A region in overrides has no stack to check: its function, if the
+// override names one, is checked as the stack's would be, and the account's
+// concurrency in any case.
+//
 // Bad credentials end the check at once; otherwise every problem in every
 // region is reported, joined, each with the command or setting that fixes it.
-// Regions served by an override file have no stack to check: leave them out.
-func Preflight(ctx context.Context, cfg aws.Config, regions []string, stack string, generators map[string]int) error {
+func Preflight(ctx context.Context, cfg aws.Config, regions []string, stack string, overrides Overrides, generators map[string]int) error {
 	if len(regions) == 0 {
 		return errors.New("preflight: no regions")
 	}
@@ -30,11 +34,30 @@ func Preflight(ctx context.Context, cfg aws.Config, regions []string, stack stri
 	}
 	var errs []error
 	for _, r := range regions {
-		if err := checkRegion(ctx, cfg, r, stack, generators[r]); err != nil {
+		fn := function{region: r}
+		if ep, ok := overrides[r]; ok {
+			fn.name, fn.fix = ep.FunctionName, fmt.Sprintf("check function: for %s in the override file", r)
+		} else {
+			ep, err := Discover(ctx, cfg, r, stack)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			fn.name, fn.stack = ep.FunctionName, stack
+			fn.fix = fmt.Sprintf("redeploy with `stampede deploy --regions %s --stack-name %s`", r, stack)
+		}
+		if err := checkConcurrency(ctx, cfg, fn, generators[r]); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// function is the generator function of one region as the preflight checks
+// it: its name ("" when an override names none), the stack it belongs to
+// ("" for an override) and how to fix a function that cannot be read.
+type function struct {
+	region, name, stack, fix string
 }
 
 // checkCredentials asks STS who the caller is.
@@ -47,30 +70,39 @@ func checkCredentials(ctx context.Context, cfg aws.Config, region string) error 
 	return nil
 }
 
-// checkRegion checks the stack and the concurrency for needed generators in r.
-func checkRegion(ctx context.Context, cfg aws.Config, r, stack string, needed int) error {
-	ep, err := Discover(ctx, cfg, r, stack)
-	if err != nil {
-		return err
-	}
+// checkConcurrency checks that fn is not stopped and that its reserved
+// concurrency, else the account's unreserved pool, covers needed
+// generators in fn.region.
+func checkConcurrency(ctx context.Context, cfg aws.Config, fn function, needed int) error {
+	r := fn.region
 	cfg = cfg.Copy()
 	cfg.Region = r
 	lc := lambda.NewFromConfig(cfg)
-	fc, err := lc.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(ep.FunctionName)})
-	if err != nil {
-		return fmt.Errorf("%s: generator function %s of stack %s: %w: redeploy with `stampede deploy --regions %s --stack-name %s`",
-			r, ep.FunctionName, stack, err, r, stack)
-	}
-	if reserved := fc.ReservedConcurrentExecutions; reserved != nil {
-		switch {
-		case *reserved == 0:
-			return fmt.Errorf("%s: generator function %s is stopped (reserved concurrency 0, as `stampede stop` leaves it): run `aws lambda delete-function-concurrency --region %s --function-name %s`",
-				r, ep.FunctionName, r, ep.FunctionName)
-		case int(*reserved) < needed:
-			return fmt.Errorf("%s: the plan needs %d generators at once but function %s has a reserved concurrency of %d: redeploy with `stampede deploy --regions %s --reserved-concurrency %d` or use fewer generators in %s",
-				r, needed, ep.FunctionName, *reserved, r, needed, r)
+	if fn.name != "" {
+		fc, err := lc.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(fn.name)})
+		if err != nil {
+			of := ""
+			if fn.stack != "" {
+				of = " of stack " + fn.stack
+			}
+			return fmt.Errorf("%s: generator function %s%s: %w: %s", r, fn.name, of, err, fn.fix)
 		}
-		return nil
+		if reserved := fc.ReservedConcurrentExecutions; reserved != nil {
+			switch {
+			case *reserved == 0:
+				return fmt.Errorf("%s: generator function %s is stopped (reserved concurrency 0, as the kill switch sets it while a run stops): "+
+					"`stampede stop --release s3://BUCKET/runs/<run-id>` restores what the stopped run recorded; or run `aws lambda delete-function-concurrency --region %s --function-name %s`",
+					r, fn.name, r, fn.name)
+			case int(*reserved) < needed:
+				redeploy := fmt.Sprintf("redeploy with `stampede deploy --regions %s --reserved-concurrency %d`", r, needed)
+				if fn.stack == "" {
+					redeploy = fmt.Sprintf("run `aws lambda put-function-concurrency --region %s --function-name %s --reserved-concurrent-executions %d`", r, fn.name, needed)
+				}
+				return fmt.Errorf("%s: the plan needs %d generators at once but function %s has a reserved concurrency of %d: %s or use fewer generators in %s",
+					r, needed, fn.name, *reserved, redeploy, r)
+			}
+			return nil
+		}
 	}
 	as, err := lc.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
 	if err != nil {

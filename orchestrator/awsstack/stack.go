@@ -14,10 +14,11 @@ import (
 
 // Stack output keys, as template.yaml names them.
 const (
-	OutputQueueURL     = "QueueUrl"
-	OutputBucket       = "BucketName"
-	OutputFunctionName = "FunctionName"
-	OutputFunctionArn  = "FunctionArn"
+	OutputQueueURL      = "QueueUrl"
+	OutputBurstQueueURL = "BurstQueueUrl"
+	OutputBucket        = "BucketName"
+	OutputFunctionName  = "FunctionName"
+	OutputFunctionArn   = "FunctionArn"
 )
 
 // DefaultStack is the stack name `stampede deploy` uses unless told otherwise.
@@ -39,10 +40,13 @@ func (e *noStackError) Is(target error) bool { return target == ErrNoStack }
 
 // Endpoints is where one region's generator stack lives.
 type Endpoints struct {
-	Region       string `json:"region" yaml:"-"`
-	QueueURL     string `json:"queue_url" yaml:"queue_url"`
-	Bucket       string `json:"bucket" yaml:"bucket"`
-	FunctionName string `json:"function,omitempty" yaml:"function,omitempty"`
+	Region   string `json:"region" yaml:"-"`
+	QueueURL string `json:"queue_url" yaml:"queue_url"`
+	// BurstQueueURL is the queue of the burst dispatch (no event source
+	// mapping reads it); empty for stacks deployed before it existed.
+	BurstQueueURL string `json:"burst_queue_url,omitempty" yaml:"burst_queue_url,omitempty"`
+	Bucket        string `json:"bucket" yaml:"bucket"`
+	FunctionName  string `json:"function,omitempty" yaml:"function,omitempty"`
 }
 
 // usable are the stack states whose outputs can be trusted.
@@ -78,10 +82,11 @@ func Discover(ctx context.Context, cfg aws.Config, region, stack string) (Endpoi
 		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
 	ep := Endpoints{
-		Region:       region,
-		QueueURL:     outputs[OutputQueueURL],
-		Bucket:       outputs[OutputBucket],
-		FunctionName: outputs[OutputFunctionName],
+		Region:        region,
+		QueueURL:      outputs[OutputQueueURL],
+		BurstQueueURL: outputs[OutputBurstQueueURL],
+		Bucket:        outputs[OutputBucket],
+		FunctionName:  outputs[OutputFunctionName],
 	}
 	for key, v := range map[string]string{OutputQueueURL: ep.QueueURL, OutputBucket: ep.Bucket, OutputFunctionName: ep.FunctionName} {
 		if v == "" {

@@ -8,8 +8,8 @@ import (
 	"github.com/stampede-load/stampede/orchestrator/shard"
 )
 
-// Ops counts billable requests to SQS and S3. SQS requests are counted
-// once per 64 KB chunk.
+// Ops counts billable requests to SQS and S3, and the burst dispatch's
+// Lambda Invoke requests. SQS requests are counted once per 64 KB chunk.
 type Ops struct {
 	SQSSends    int64 `json:"sqs_sends"`
 	SQSReceives int64 `json:"sqs_receives"`
@@ -17,6 +17,13 @@ type Ops struct {
 	S3Puts      int64 `json:"s3_puts"`
 	S3Lists     int64 `json:"s3_lists"`
 	S3Gets      int64 `json:"s3_gets"`
+	// InvokesAccepted are the asynchronous Invoke requests Lambda accepted
+	// (burst dispatch): each is one billed invocation. InvokeAttempts
+	// counts every attempt, retries included; InvokeThrottled those
+	// answered 429, which Lambda does not bill.
+	InvokesAccepted int64 `json:"invokes_accepted,omitempty"`
+	InvokeAttempts  int64 `json:"invoke_attempts,omitempty"`
+	InvokeThrottled int64 `json:"invoke_throttled,omitempty"`
 }
 
 // Add adds o to x.
@@ -27,6 +34,9 @@ func (x *Ops) Add(o Ops) {
 	x.S3Puts += o.S3Puts
 	x.S3Lists += o.S3Lists
 	x.S3Gets += o.S3Gets
+	x.InvokesAccepted += o.InvokesAccepted
+	x.InvokeAttempts += o.InvokeAttempts
+	x.InvokeThrottled += o.InvokeThrottled
 }
 
 // Counter reports the requests a client made so far. The orchestrator's

@@ -29,12 +29,23 @@ const (
 	StopPoll = time.Second
 	// DefaultMemoryMB is the generator's memory when the plan sets none.
 	DefaultMemoryMB = plan.DefaultMemoryMB
+	// BurstWait is how long a burst invocation long-polls the burst queue
+	// before it concludes there is no task for it (as
+	// functions/generator.DefaultBurstWait): what an invocation that finds
+	// no message is billed for.
+	BurstWait = 10 * time.Second
 )
 
 // Options are the model's knobs; zero values take the defaults.
 type Options struct {
 	// Backend is orchestrator.BackendLocal or BackendAWS: it sets the lead.
 	Backend string
+	// Dispatch is how the aws backend starts the generators:
+	// orchestrator.DispatchSQS (default: the task queue's event source
+	// mapping) or DispatchBurst (one asynchronous Invoke per task; each
+	// invocation receives its task from the burst queue and deletes it).
+	// The local backend is priced as DispatchSQS.
+	Dispatch string
 	// Arch is ArchARM64 (default, as template.yaml deploys) or ArchX86.
 	Arch string
 	// Lead is the time between dispatch and a slice's start (default: the
@@ -58,6 +69,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Backend == "" {
 		o.Backend = orchestrator.BackendLocal
+	}
+	if o.Dispatch != orchestrator.DispatchBurst || o.Backend != orchestrator.BackendAWS {
+		o.Dispatch = orchestrator.DispatchSQS
 	}
 	if o.Arch == "" {
 		o.Arch = ArchARM64
@@ -112,10 +126,13 @@ type Cost struct {
 
 // Estimate prices p before it runs.
 func Estimate(p *plan.Plan, prices *Prices, opts Options) (*Cost, error) {
-	if opts.Lead <= 0 && opts.Backend == orchestrator.BackendAWS {
-		opts.Lead = orchestrator.LeadAWS(p) // what the run will use
-	}
 	o := opts.withDefaults()
+	if opts.Lead <= 0 && o.Backend == orchestrator.BackendAWS {
+		o.Lead = orchestrator.LeadAWS(p) // what the run will use
+		if o.Dispatch == orchestrator.DispatchBurst {
+			o.Lead = orchestrator.LeadBurst(p)
+		}
+	}
 	seed := max(p.Seed, 1)
 	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	tasks, err := orchestrator.Split(p, "estimate", epoch, seed)
@@ -158,9 +175,19 @@ func Estimate(p *plan.Plan, prices *Prices, opts Options) (*Cost, error) {
 			u.S3Gets += 1 + int64((o.Lead+w.End-w.Start+drain)/StopPoll)
 		}
 		n := len(bodies)
-		u.SQSSends = SendRequests(bodies)
-		u.SQSReceives = int64((n+SQSBatch-1)/SQSBatch) + int64(math.Ceil(wall.Minutes()*float64(o.ReceivesPerMinute)))
-		u.SQSDeletes = int64((n + SQSBatch - 1) / SQSBatch)
+		u.SQSSends = sendRequests(tasks, r.Name)
+		if o.Dispatch == orchestrator.DispatchBurst {
+			// one Invoke per task; each invocation receives its own
+			// message (one request per 64 KB chunk) and deletes it
+			u.InvokesAccepted, u.InvokeAttempts = int64(n), int64(n)
+			for _, b := range bodies {
+				u.SQSReceives += SQSRequests(b)
+			}
+			u.SQSDeletes = int64(n)
+		} else {
+			u.SQSReceives = int64((n+SQSBatch-1)/SQSBatch) + int64(math.Ceil(wall.Minutes()*float64(o.ReceivesPerMinute)))
+			u.SQSDeletes = int64((n + SQSBatch - 1) / SQSBatch)
+		}
 		// the orchestrator: leases, results and checkpoints listed every
 		// poll; each final result read once while watching and once when
 		// collecting; running checkpoints read every SnapshotEvery.
@@ -171,9 +198,11 @@ func Estimate(p *plan.Plan, prices *Prices, opts Options) (*Cost, error) {
 			u.S3Lists = polls*3*ListRequests(n) + ListRequests(n)
 			u.S3Gets += 2*int64(n) + int64(running/max(orchestrator.SnapshotEvery, o.PollEvery))
 		}
-		if ri == 0 {
+		if ri == 0 { // run-level objects live in the home region's bucket
 			u.S3Puts++ // the manifest
 			u.S3Gets++ // read back when collecting
+			// the stop marker, read every poll and once when collecting
+			u.S3Gets += polls + 1
 		}
 		share := float64(r.Generators) / float64(totalGens)
 		u.Requests = int64(math.Round(tr.requests * share))
@@ -199,8 +228,8 @@ func assumptions(p *plan.Plan, prices *Prices, o Options, tr traffic, drain time
 		fmt.Sprintf("each generator is invoked when its task is sent and waits the %s lead, runs its window, drains for %s and writes its result in %s (billed per invocation, rounded up to 1 ms)", o.Lead, drain, o.ResultWrite),
 		fmt.Sprintf("%.0f iterations, %.0f requests, %.0f bytes sent (HTTP layer; TCP/TLS overhead and responses, which are inbound and free, not counted)", tr.iterations, tr.requests, tr.bytes),
 		fmt.Sprintf("every step rendered once with a seeded scope; captured values taken as %d bytes; a polling step takes all its tries; setup steps not counted", CapturedValueBytes),
-		fmt.Sprintf("SQS: tasks sent in batches of %d (one request per 64 KB chunk of a batch); the event source mapping receives and deletes in batches of %d and long-polls %d times a minute per queue while the run goes", SQSBatch, SQSBatch, o.ReceivesPerMinute),
-		fmt.Sprintf("S3: per task a lease, a checkpoint every %s, a final result and a stop-marker read every %s; %s", orchestrator.SnapshotEvery, StopPoll, watching(o)),
+		dispatchAssumption(o),
+		fmt.Sprintf("S3: per task a lease, a checkpoint every %s, a final result and a stop-marker read every %s; %s; the orchestrator reads the stop marker every poll", orchestrator.SnapshotEvery, StopPoll, watching(o)),
 		fmt.Sprintf("CloudWatch Logs: %d KB per invocation; no free tier, no stop marker", o.LogBytes>>10),
 	}
 	if p.Engine.Load.Model == "closed" {
@@ -212,6 +241,19 @@ func assumptions(p *plan.Plan, prices *Prices, o Options, tr traffic, drain time
 		}
 	}
 	return a
+}
+
+// dispatchAssumption says how the generators start and what SQS and
+// Lambda requests that takes.
+func dispatchAssumption(o Options) string {
+	if o.Dispatch == orchestrator.DispatchBurst {
+		return fmt.Sprintf("dispatch: burst, load starts %s after dispatch — tasks sent to the burst queue in batches of %d (one request per 64 KB chunk of a batch); "+
+			"one asynchronous Lambda Invoke per task (a billed request; a throttled 429 attempt is not billed); each invocation receives its task with one ReceiveMessage "+
+			"and deletes it with one DeleteMessage; an invocation that finds no message is billed its %s long poll; no event source reads the burst queue "+
+			"(the task queue's idle polling is the stack's standing cost)", o.Lead, SQSBatch, BurstWait)
+	}
+	return fmt.Sprintf("dispatch: sqs, load starts %s after dispatch — tasks sent in batches of %d (one request per 64 KB chunk of a batch); the event source mapping receives and deletes in batches of %d and long-polls %d times a minute per queue while the run goes",
+		o.Lead, SQSBatch, SQSBatch, o.ReceivesPerMinute)
 }
 
 func memoryMB(p *plan.Plan) int {

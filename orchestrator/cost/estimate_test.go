@@ -38,6 +38,19 @@ scenarios:
       - get: /a
 `
 
+// checkUsage compares usage with want: the seconds within 1e-9, the rest
+// exactly.
+func checkUsage(t *testing.T, u, want Usage) {
+	t.Helper()
+	if !near(u.GeneratorSeconds, want.GeneratorSeconds, 1e-9) || !near(u.GBSeconds, want.GBSeconds, 1e-9) {
+		t.Errorf("generator-seconds %v GB-s %v, want %v %v", u.GeneratorSeconds, u.GBSeconds, want.GeneratorSeconds, want.GBSeconds)
+	}
+	u.GeneratorSeconds, u.GBSeconds = want.GeneratorSeconds, want.GBSeconds
+	if u != want {
+		t.Errorf("usage\n got %+v\nwant %+v", u, want)
+	}
+}
+
 // TestEstimateCounts checks every count of a small plan by hand: 2 tasks
 // of 20 s, lead 1 s, drain 100 ms, result write 100 ms, polls every 1 s.
 func TestEstimateCounts(t *testing.T) {
@@ -63,21 +76,16 @@ func TestEstimateCounts(t *testing.T) {
 			// (ceil(21.2 s / 1 s) + 1) polls × 3 prefixes + the collect's list
 			S3Lists: 70,
 			// 2 × (1 + 21) stop-marker reads + 2 × 2 result reads + 40.2 s / 5 s
-			// checkpoint reads + the manifest
-			S3Gets: 57,
+			// checkpoint reads + the manifest + the orchestrator's stop-marker
+			// read every poll (23) and when collecting (1)
+			S3Gets: 81,
 		},
 		BytesOut: int64(200 * req),
 		LogBytes: 2 * DefaultLogBytes,
 		Requests: 200,
 	}
-	if !near(u.GeneratorSeconds, want.GeneratorSeconds, 1e-9) || !near(u.GBSeconds, want.GBSeconds, 1e-9) {
-		t.Errorf("generator-seconds %v GB-s %v, want %v %v", u.GeneratorSeconds, u.GBSeconds, want.GeneratorSeconds, want.GBSeconds)
-	}
-	u.GeneratorSeconds, u.GBSeconds = want.GeneratorSeconds, want.GBSeconds
-	if u != want {
-		t.Errorf("usage\n got %+v\nwant %+v", u, want)
-	}
-	wantUSD := want.GBSeconds*0.0000133334 + 2*0.2e-6 + 9*0.4e-6 + 83*0.005e-3 + 57*0.0004e-3 +
+	checkUsage(t, u, want)
+	wantUSD := want.GBSeconds*0.0000133334 + 2*0.2e-6 + 9*0.4e-6 + 83*0.005e-3 + 81*0.0004e-3 +
 		float64(want.BytesOut)/GB*0.09 + float64(want.LogBytes)/GB*0.5
 	if !near(c.Estimate.TotalUSD, wantUSD, 1e-12) {
 		t.Errorf("total $%.9f, want $%.9f", c.Estimate.TotalUSD, wantUSD)
@@ -228,14 +236,15 @@ func TestEstimateExamples(t *testing.T) {
 
 // TestEstimateUnwatched: without progress or a guard the orchestrator
 // lists two prefixes per poll and reads each result once: 23 polls × 2 +
-// 1 LIST, 44 stop-marker reads + 2 results + the manifest.
+// 1 LIST; 44 stop-marker reads by the generators + 2 results + the
+// manifest + 24 stop-marker reads by the orchestrator (23 polls, collect).
 func TestEstimateUnwatched(t *testing.T) {
 	c, err := Estimate(parsePlan(t, smallPlan), testPrices(t), Options{PollEvery: time.Second, Unwatched: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := c.Estimate.Usage; u.S3Lists != 47 || u.S3Gets != 47 || u.S3Puts != 13 {
-		t.Errorf("lists %d gets %d puts %d, want 47 47 13", u.S3Lists, u.S3Gets, u.S3Puts)
+	if u := c.Estimate.Usage; u.S3Lists != 47 || u.S3Gets != 71 || u.S3Puts != 13 {
+		t.Errorf("lists %d gets %d puts %d, want 47 71 13", u.S3Lists, u.S3Gets, u.S3Puts)
 	}
 }
 

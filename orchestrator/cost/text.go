@@ -77,8 +77,12 @@ func writeBreakdown(w io.Writer, title string, bd *Breakdown) {
 	fmt.Fprintln(tw, strings.Join(total, "\t")+"\t")
 	tw.Flush()
 	u := bd.Usage
-	fmt.Fprintf(w, "  %d invocations, %.1f generator-seconds, %d HTTP requests, %d bytes sent; SQS %d/%d/%d send/receive/delete, S3 %d put, %d list, %d get\n\n",
+	fmt.Fprintf(w, "  %d invocations, %.1f generator-seconds, %d HTTP requests, %d bytes sent; SQS %d/%d/%d send/receive/delete, S3 %d put, %d list, %d get",
 		u.Invocations, u.GeneratorSeconds, u.Requests, u.BytesOut, u.SQSSends, u.SQSReceives, u.SQSDeletes, u.S3Puts, u.S3Lists, u.S3Gets)
+	if u.InvokeAttempts > 0 {
+		fmt.Fprintf(w, "; Lambda Invoke %d accepted of %d attempts (%d throttled, not billed)", u.InvokesAccepted, u.InvokeAttempts, u.InvokeThrottled)
+	}
+	fmt.Fprint(w, "\n\n")
 }
 
 // USD formats dollars with enough digits for small runs: $4.00,

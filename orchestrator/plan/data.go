@@ -30,6 +30,9 @@ func (p *parser) parseData(n *yaml.Node, path string) {
 	if !ok {
 		return
 	}
+	if len(keys) == 0 {
+		return // "data: {}" is no data (nil, as a plan without the key)
+	}
 	p.plan.Engine.Data = map[string]engine.DataSet{}
 	for i, k := range keys {
 		name, v := k.Value, vals[i]

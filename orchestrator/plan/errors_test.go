@@ -108,7 +108,10 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate key", head + "scenarios: [{steps: [{get: /}]}]\nduration: 5s\n",
 			[]string{`5:1: duration: duplicate key (first at line 2) (hint: remove one of them)`}},
 		{"yaml syntax", "target: [\n", []string{`1: invalid YAML: did not find expected node content`}},
-		{"empty", "", []string{` the plan is empty (hint: start from examples/quickstart.yaml)`}},
+		{"empty", "", []string{`1: the plan is empty (hint: start from examples/quickstart.yaml)`}},
+		{"only a comment", "# nothing\n", []string{`1: the plan is empty (hint: start from examples/quickstart.yaml)`}},
+		{"control character", head + "name: a\x01b\n", []string{`4:8: invalid YAML: control characters are not allowed`}},
+		{"bad utf-8", head + "name: caf\xe9\n", []string{`4:10: invalid YAML: incomplete UTF-8 octet sequence`}},
 		{"two documents", head + "scenarios: [{steps: [{get: /}]}]\n---\nname: x\n",
 			[]string{`5:1: a plan file holds one YAML document (hint: remove the second "---" or split the file)`}},
 		{"function name as a variable", head + "vars: {uuid: x, 9lives: y}\nscenarios: [{steps: [{get: /}]}]\n",
@@ -127,7 +130,7 @@ func TestParseErrors(t *testing.T) {
 		{"alias bomb", head + "x1: &a [1,1,1,1,1,1,1,1,1,1]\nx2: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nx3: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n" +
 			"x4: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\nx5: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nx6: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n" +
 			"scenarios: [{steps: [{post: /, json: *f}]}]\n",
-			[]string{` the plan is too large: its aliases expand to more than 1000000 nodes`}},
+			[]string{`1: the plan is too large: its aliases expand to more than 1000000 nodes (hint: write the values out instead of nesting aliases)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

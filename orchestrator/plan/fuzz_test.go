@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -30,29 +32,41 @@ func FuzzParse(f *testing.F) {
 		"thresholds: [{expr: 'requests >= 10', abort_on_fail: true}]\nbudget: {max_usd: 0.1}\n"))
 	f.Add([]byte("target: [\n"))
 	f.Add([]byte("a: &a [*a]\n"))
-	f.Fuzz(func(t *testing.T, src []byte) {
-		p, err := Parse("fuzz/plan.yaml", src, anyEnv)
-		if err != nil {
-			if _, ok := err.(Errors); !ok {
-				t.Fatalf("error is %T, want Errors", err)
+	f.Fuzz(checkParse)
+}
+
+// checkParse is FuzzParse's property: Parse never panics; every problem it
+// reports is located (file:line); what parses marshals, parses again to
+// the same plan, and marshals the same.
+func checkParse(t *testing.T, src []byte) {
+	p, err := Parse("fuzz/plan.yaml", src, anyEnv)
+	if err != nil {
+		es, ok := err.(Errors)
+		if !ok || len(es) == 0 {
+			t.Fatalf("error is %T (%v), want Errors", err, err)
+		}
+		// Every problem is located: "fuzz/plan.yaml:LINE:...".
+		for _, e := range es {
+			if e.File != "fuzz/plan.yaml" || e.Line < 1 || !strings.HasPrefix(e.Error(), "fuzz/plan.yaml:"+strconv.Itoa(e.Line)+":") {
+				t.Fatalf("problem without a file:line: %q (line %d)\n--- input\n%q", e.Error(), e.Line, src)
 			}
-			return
 		}
-		out, err := p.Marshal()
-		if err != nil {
-			t.Fatalf("marshal: %v", err)
-		}
-		q, err := Parse("fuzz/plan.yaml", out, anyEnv)
-		if err != nil {
-			t.Fatalf("reparse failed: %v\n--- input\n%s\n--- marshaled\n%s", err, src, out)
-		}
-		q.Source = p.Source
-		if !reflect.DeepEqual(p, q) {
-			t.Fatalf("parse/marshal/parse changed the plan\n%#v\n%#v\n--- marshaled\n%s", p.Engine, q.Engine, out)
-		}
-		again, err := q.Marshal()
-		if err != nil || !bytes.Equal(out, again) {
-			t.Fatalf("marshal is not stable (%v):\n%s\n---\n%s", err, out, again)
-		}
-	})
+		return
+	}
+	out, err := p.Marshal()
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	q, err := Parse("fuzz/plan.yaml", out, anyEnv)
+	if err != nil {
+		t.Fatalf("reparse failed: %v\n--- input\n%s\n--- marshaled\n%s", err, src, out)
+	}
+	q.Source = p.Source
+	if !reflect.DeepEqual(p, q) {
+		t.Fatalf("parse/marshal/parse changed the plan\n%#v\n%#v\n--- marshaled\n%s", p.Engine, q.Engine, out)
+	}
+	again, err := q.Marshal()
+	if err != nil || !bytes.Equal(out, again) {
+		t.Fatalf("marshal is not stable (%v):\n%s\n---\n%s", err, out, again)
+	}
 }

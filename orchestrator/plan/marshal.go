@@ -111,7 +111,11 @@ func loadNode(e *engine.Config) *yaml.Node {
 		for _, s := range l.Stages {
 			sm := &mapBuilder{}
 			sm.add("duration", durN(s.Duration))
-			sm.add("target", floatN(s.Target))
+			if closed { // users: a whole number, never 1e+06
+				sm.add("target", intN(int64(s.Target)))
+			} else {
+				sm.add("target", floatN(s.Target))
+			}
 			st = append(st, sm.flow())
 		}
 		m.add("stages", seqN(st...))

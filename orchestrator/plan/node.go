@@ -355,7 +355,8 @@ func (w *nodes) checkAliases(root *yaml.Node) bool {
 	case s < 0:
 		return false
 	case s > maxNodes:
-		w.at(nil, "", "", "the plan is too large: its aliases expand to more than %d nodes", maxNodes)
+		w.add(Error{File: w.file, Line: max(root.Line, 1), Msg: fmt.Sprintf("the plan is too large: its aliases expand to more than %d nodes", maxNodes),
+			Hint: "write the values out instead of nesting aliases"})
 		return false
 	}
 	return true

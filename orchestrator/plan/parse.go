@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stampede-load/stampede/engine"
 	"gopkg.in/yaml.v3"
@@ -106,7 +107,8 @@ func parse(file string, src []byte, lookupEnv func(string) (string, bool)) (*Pla
 		p.top(root)
 	}
 	if p.tooBig {
-		return nil, Errors{{File: file, Msg: "the plan is too large: its aliases expand to more than " + strconv.Itoa(maxNodes) + " nodes"}}
+		return nil, Errors{{File: file, Line: 1, Msg: "the plan is too large: its aliases expand to more than " + strconv.Itoa(maxNodes) + " nodes",
+			Hint: "write the values out instead of nesting aliases"}}
 	}
 	if err := p.result(); err != nil {
 		return nil, err
@@ -123,7 +125,7 @@ func (p *parser) document(src []byte) *yaml.Node {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			p.add(Error{File: p.file, Msg: "the plan is empty", Hint: "start from examples/quickstart.yaml"})
+			p.add(Error{File: p.file, Line: 1, Msg: "the plan is empty", Hint: "start from examples/quickstart.yaml"})
 			return nil
 		}
 		p.yamlError(err)
@@ -136,7 +138,7 @@ func (p *parser) document(src []byte) *yaml.Node {
 		p.yamlError(err)
 	}
 	if len(doc.Content) == 0 {
-		p.add(Error{File: p.file, Msg: "the plan is empty"})
+		p.add(Error{File: p.file, Line: 1, Msg: "the plan is empty"})
 		return nil
 	}
 	return doc.Content[0]
@@ -148,8 +150,31 @@ func (p *parser) yamlError(err error) {
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Msg = "invalid YAML: " + m[2]
+	} else {
+		// yaml.v3 does not say where bad bytes are: find the first.
+		e.Line, e.Col = badByte(p.plan.Source)
 	}
 	p.add(e)
+}
+
+// badByte returns the position (1-based line and byte column) of src's
+// first byte that YAML refuses — invalid UTF-8 or a control character
+// other than tab, line feed and carriage return — or 1, 1 if none.
+func badByte(src []byte) (line, col int) {
+	line, col = 1, 1
+	for i := 0; i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		if (r == utf8.RuneError && size <= 1) || (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f ||
+			(r >= 0x80 && r < 0xa0) || r == 0xfffe || r == 0xffff {
+			return line, col
+		}
+		if r == '\n' {
+			line, col = line+1, 0
+		}
+		col += size
+		i += size
+	}
+	return 1, 1
 }
 
 // top parses the plan's top-level mapping.

@@ -87,11 +87,14 @@ func fixture() *orchestrator.Result {
 		Secrets: []string{"API_KEY"},
 	}
 	return &orchestrator.Result{
-		RunID:   "20260406-120000-ab12",
-		Plan:    p,
-		Started: epoch,
-		Ended:   epoch.Add(6 * time.Second),
-		Total:   total,
+		RunID:    "20260406-120000-ab12",
+		Plan:     p,
+		Started:  epoch,
+		Ended:    epoch.Add(6 * time.Second),
+		Backend:  orchestrator.BackendAWS,
+		Dispatch: orchestrator.DispatchBurst,
+		Lead:     15 * time.Second,
+		Total:    total,
 		Regions: []orchestrator.RegionResult{
 			{Name: "us-east-1", Generators: 2, Snapshot: us},
 			{Name: "eu-west-1", Generators: 1, Snapshot: eu},

@@ -21,8 +21,11 @@ const FindingLateJoiners = "late_joiners"
 // ran at each timeline interval, how unevenly their engines started and
 // which started late.
 type Fleet struct {
-	// Ran counts the tasks with a span (a final result).
-	Ran int `json:"ran"`
+	// Ran counts the tasks a generator ran (a span of a final result);
+	// Claimed those the orchestrator claimed after a stop (never ran: not
+	// in Running, StartSkewMs or LateJoiners; listed in Shards.Claimed).
+	Ran     int `json:"ran"`
+	Claimed int `json:"claimed"`
 	// Running has one point per timeline interval (none when no task
 	// reported when it ran).
 	Running []Running `json:"running"`
@@ -51,14 +54,24 @@ type LateJoiner struct {
 
 // fleet computes the Fleet of r's generator spans over n timeline
 // intervals of length interval from r.Started.
+// Spans of claimed tasks are counted apart and left out of the rest.
 func fleet(r *orchestrator.Result, n int, interval time.Duration) Fleet {
-	f := Fleet{Ran: len(r.Generators), Running: []Running{}, LateJoiners: []LateJoiner{}}
-	if interval > 0 && len(r.Generators) > 0 {
+	f := Fleet{Running: []Running{}, LateJoiners: []LateJoiner{}}
+	spans := make([]orchestrator.GeneratorSpan, 0, len(r.Generators))
+	for _, s := range r.Generators {
+		if s.Claimed {
+			f.Claimed++
+			continue
+		}
+		spans = append(spans, s)
+	}
+	f.Ran = len(spans)
+	if interval > 0 && len(spans) > 0 {
 		for i := range n {
 			from := r.Started.Add(time.Duration(i) * interval)
 			to := from.Add(interval)
 			pt := Running{TS: round(float64(i)*interval.Seconds(), 3)}
-			for _, s := range r.Generators {
+			for _, s := range spans {
 				begin := s.Leased
 				if begin.IsZero() {
 					begin = s.Started
@@ -72,7 +85,7 @@ func fleet(r *orchestrator.Result, n int, interval time.Duration) Fleet {
 	}
 	var lo, hi time.Duration
 	some := false
-	for _, s := range r.Generators {
+	for _, s := range spans {
 		if s.Started.IsZero() || s.WindowStart.IsZero() {
 			continue
 		}
@@ -139,7 +152,11 @@ func (t *textWriter) fleet(r *Report) {
 		return
 	}
 	d := t.dot()
-	t.printf("generators      %d ran %s start skew %s %s %d late\n", f.Ran, d, fmtMs(f.StartSkewMs), d, len(f.LateJoiners))
+	t.printf("generators      %d ran %s start skew %s %s %d late", f.Ran, d, fmtMs(f.StartSkewMs), d, len(f.LateJoiners))
+	if f.Claimed > 0 {
+		t.printf(" (%d claimed tasks never ran: not counted)", f.Claimed)
+	}
+	t.printf("\n")
 	if len(f.LateJoiners) > 0 {
 		parts := make([]string, len(f.LateJoiners))
 		for i, l := range f.LateJoiners {

@@ -78,6 +78,57 @@ func TestFleet(t *testing.T) {
 	}
 }
 
+// TestFleetClaimed: two tasks the orchestrator claimed after a stop (one
+// 9 s after its window's start, one before its window) never ran. They are
+// neither late joiners nor part of the start skew nor running, and the
+// shard accounting still lists them.
+func TestFleetClaimed(t *testing.T) {
+	r := fleetResult()
+	r.Shards = orchestrator.ShardStatus{Expected: 6, Completed: 6}
+	for _, c := range []struct {
+		task   string
+		window time.Duration
+		at     time.Duration
+	}{{"us/g0002-s01", 2 * time.Second, 11 * time.Second}, {"eu/g0003-s02", 30 * time.Second, 11 * time.Second}} {
+		at := epoch.Add(c.at)
+		r.Generators = append(r.Generators, orchestrator.GeneratorSpan{Task: c.task, Region: c.task[:2], Slice: 1,
+			Leased: at, Started: at, Ended: at, WindowStart: epoch.Add(c.window), Claimed: true})
+	}
+	rep := Build(r)
+	f := rep.Fleet
+	wantLate := []LateJoiner{{"eu/g0001-s00", 1500}, {"eu/g0001-s01", 1200}}
+	if f.Ran != 4 || f.Claimed != 2 || f.StartSkewMs != 1500 || !slices.Equal(f.LateJoiners, wantLate) {
+		t.Errorf("fleet: %d ran, %d claimed, skew %vms, late %v; want 4, 2, 1500ms (the generators' alone), %v", f.Ran, f.Claimed, f.StartSkewMs, f.LateJoiners, wantLate)
+	}
+	if want := []Running{{0, 1}, {1, 3}, {2, 3}, {3, 2}}; !slices.Equal(f.Running, want) {
+		t.Errorf("running = %v, want %v", f.Running, want)
+	}
+	if want := []string{"eu/g0003-s02", "us/g0002-s01"}; !slices.Equal(rep.Shards.Claimed, want) || rep.Shards.Completed != 6 || !rep.Shards.Complete() {
+		t.Errorf("shards %+v, want 6 completed with %v claimed", rep.Shards, want)
+	}
+	i := slices.IndexFunc(rep.Findings, func(f Finding) bool { return f.Kind == FindingLateJoiners })
+	if i < 0 || rep.Findings[i].Values["late"] != 2 || !strings.Contains(rep.Findings[i].Detail, "2 of 4 generators") {
+		t.Errorf("late-joiner finding %+v, want the 2 late generators of the 4 that ran", rep.Findings)
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, rep, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"shards          6/6 completed, 2 claimed after the stop (never ran)\n",
+		"  claimed: eu/g0003-s02, us/g0002-s01\n", "generators      4 ran · start skew 1.50s · 2 late (2 claimed tasks never ran: not counted)\n"} {
+		if !strings.Contains(text.String(), s) {
+			t.Errorf("text report lacks %q:\n%s", s, text.String())
+		}
+	}
+	var page bytes.Buffer
+	if err := WriteHTML(&page, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), `<span id="claimed">claimed after the stop (never ran):</span> eu/g0003-s02, us/g0002-s01`) {
+		t.Error("the HTML report does not list the claimed tasks")
+	}
+}
+
 // TestFleetThreshold checks the late-joiner boundary: exactly LateJoinAfter
 // late is on time; a millisecond more is late. It also checks a run with
 // no spans gives no points, no skew and no finding.

@@ -16,14 +16,17 @@ const SchemaVersion = 1
 // Report is a run's results as report.json holds them. Durations are in
 // milliseconds (fields ending in _ms), rates per second.
 type Report struct {
-	Schema     int     `json:"schema"`
-	RunID      string  `json:"run_id"`
-	Plan       string  `json:"plan"`
-	Target     string  `json:"target,omitempty"`
-	Started    string  `json:"started"` // RFC 3339, UTC
-	DurationS  float64 `json:"duration_s"`
-	Generators int     `json:"generators"`
-	Requests   int64   `json:"requests"`
+	Schema  int    `json:"schema"`
+	RunID   string `json:"run_id"`
+	Plan    string `json:"plan"`
+	Target  string `json:"target,omitempty"`
+	Started string `json:"started"` // RFC 3339, UTC
+	// Dispatch is how the generators were started (FieldDispatch); nil for
+	// a run recorded before the manifest said so.
+	Dispatch   *Dispatch `json:"dispatch,omitempty"`
+	DurationS  float64   `json:"duration_s"`
+	Generators int       `json:"generators"`
+	Requests   int64     `json:"requests"`
 	// Errors counts failed requests.
 	Errors    int64   `json:"errors"`
 	ErrorRate float64 `json:"error_rate"` // Errors/Requests
@@ -56,6 +59,36 @@ type Report struct {
 	// Detail the per-interval data behind them and the charts.
 	Findings []Finding `json:"findings"`
 	Detail   *Detail   `json:"detail,omitempty"`
+}
+
+// FieldDispatch is report.json's key of Report.Dispatch.
+const FieldDispatch = "dispatch"
+
+// Dispatch is how a run's generators were started: Backend (local, aws),
+// Mode (orchestrator.DispatchLocal, DispatchSQS or DispatchBurst) and the
+// lead from dispatch to test time 0, in milliseconds.
+type Dispatch struct {
+	Backend string  `json:"backend"`
+	Mode    string  `json:"mode"`
+	LeadMs  float64 `json:"lead_ms"`
+}
+
+// String describes d for the summaries: "burst on aws, lead 15.0s"
+// ("local, lead 1.00s" on the local backend).
+func (d *Dispatch) String() string {
+	mode := d.Mode
+	if d.Backend != "" && d.Backend != d.Mode {
+		mode += " on " + d.Backend
+	}
+	return mode + ", lead " + fmtMs(d.LeadMs)
+}
+
+// dispatchOf is r's Dispatch (nil when its manifest did not say).
+func dispatchOf(r *orchestrator.Result) *Dispatch {
+	if r.Dispatch == "" {
+		return nil
+	}
+	return &Dispatch{Backend: r.Backend, Mode: r.Dispatch, LeadMs: ms(r.Lead)}
 }
 
 // Latency summarizes a latency histogram, in milliseconds.
@@ -134,6 +167,21 @@ type Shards struct {
 	Completed int      `json:"completed"`
 	Missing   []string `json:"missing"`
 	Corrupt   []string `json:"corrupt"`
+	// Claimed names the completed tasks no generator ran: the orchestrator
+	// claimed them after a stop, with an empty result.
+	Claimed []string `json:"claimed"`
+}
+
+// claimedTasks names the claimed spans' tasks, sorted.
+func claimedTasks(spans []orchestrator.GeneratorSpan) []string {
+	out := []string{}
+	for _, s := range spans {
+		if s.Claimed {
+			out = append(out, s.Task)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Complete reports whether every shard delivered readable results.
@@ -161,6 +209,7 @@ func Build(r *orchestrator.Result) *Report {
 	rep := &Report{
 		Schema:        SchemaVersion,
 		RunID:         r.RunID,
+		Dispatch:      dispatchOf(r),
 		DurationS:     round(elapsed.Seconds(), 3),
 		Requests:      total.Requests,
 		Errors:        total.Failures,
@@ -181,6 +230,7 @@ func Build(r *orchestrator.Result) *Report {
 			Completed: r.Shards.Completed,
 			Missing:   sorted(r.Shards.Missing),
 			Corrupt:   sorted(r.Shards.Corrupt),
+			Claimed:   claimedTasks(r.Generators),
 		},
 		Stopped: r.Stopped,
 	}

@@ -205,7 +205,8 @@ func TestHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := buf.String()
-	for _, want := range []string{"<!DOCTYPE html>", "<style>", "GET /products", "POST /search", "<polyline", "us-east-1", "eu-west-1/g0002-s00", "p99 &lt; 500ms", "FAILED"} {
+	for _, want := range []string{"<!DOCTYPE html>", "<style>", "GET /products", "POST /search", "<polyline", "us-east-1", "eu-west-1/g0002-s00", "p99 &lt; 500ms", "FAILED",
+		`<span id="dispatch">dispatch <b>burst</b> on aws, lead 15.0s</span>`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -223,6 +224,54 @@ func TestHTML(t *testing.T) {
 	// response and service time percentile plots.
 	if n := strings.Count(page, "<polyline"); n != 10 {
 		t.Errorf("%d polylines, want 10", n)
+	}
+}
+
+// TestDispatchField: report.json names the dispatch under FieldDispatch,
+// a local run says so, and a run recorded before manifests carried it has
+// none (nothing is made up).
+func TestDispatchField(t *testing.T) {
+	for _, tt := range []struct {
+		backend, mode string
+		lead          time.Duration
+		want          string // Dispatch.String(); "" for none
+	}{
+		{orchestrator.BackendAWS, orchestrator.DispatchBurst, 25 * time.Second, "burst on aws, lead 25.0s"},
+		{orchestrator.BackendAWS, orchestrator.DispatchSQS, 229 * time.Second, "sqs on aws, lead 229.0s"},
+		{orchestrator.BackendLocal, orchestrator.DispatchLocal, time.Second, "local, lead 1.00s"},
+		{"", "", 0, ""},
+	} {
+		res := fixture()
+		res.Backend, res.Dispatch, res.Lead = tt.backend, tt.mode, tt.lead
+		data, err := json.Marshal(Build(res))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(data, &raw); err != nil {
+			t.Fatal(err)
+		}
+		field, ok := raw[FieldDispatch]
+		if tt.want == "" {
+			if ok {
+				t.Errorf("a run without a recorded dispatch has %s %s", FieldDispatch, field)
+			}
+			continue
+		}
+		var d Dispatch
+		if err := json.Unmarshal(field, &d); err != nil || d != (Dispatch{Backend: tt.backend, Mode: tt.mode, LeadMs: float64(tt.lead.Milliseconds())}) {
+			t.Errorf("%s = %s (%v), want %s %s %v", FieldDispatch, field, err, tt.backend, tt.mode, tt.lead)
+		}
+		if got := d.String(); got != tt.want {
+			t.Errorf("Dispatch.String() = %q, want %q", got, tt.want)
+		}
+		var text bytes.Buffer
+		if err := WriteText(&text, Build(res), TextOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text.String(), "· dispatch "+tt.want+"\n") {
+			t.Errorf("the summary does not say %q:\n%s", tt.want, text.String()[:300])
+		}
 	}
 }
 

@@ -88,7 +88,11 @@ func (t *textWriter) header(r *Report) {
 	if r.Target != "" {
 		t.printf(" %s target %s", d, r.Target)
 	}
-	t.printf("\nstarted %s %s duration %.1fs %s %d generators\n", orDash(r.Started), d, r.DurationS, d, r.Generators)
+	t.printf("\nstarted %s %s duration %.1fs %s %d generators", orDash(r.Started), d, r.DurationS, d, r.Generators)
+	if r.Dispatch != nil {
+		t.printf(" %s dispatch %s", d, r.Dispatch)
+	}
+	t.printf("\n")
 	t.printf("%d requests %s %s req/s %s %d failed (%s)\n\n",
 		r.Requests, d, fmtRate(r.RPS), d, r.Errors, pct(r.ErrorRate))
 }
@@ -217,11 +221,14 @@ func (t *textWriter) shards(r *Report) {
 	if len(s.Corrupt) > 0 {
 		t.printf(", %d corrupt", len(s.Corrupt))
 	}
+	if len(s.Claimed) > 0 {
+		t.printf(", %d claimed after the stop (never ran)", len(s.Claimed))
+	}
 	t.printf("\n")
 	for _, l := range []struct {
 		name string
 		ids  []string
-	}{{"missing", s.Missing}, {"corrupt", s.Corrupt}} {
+	}{{"missing", s.Missing}, {"corrupt", s.Corrupt}, {"claimed", s.Claimed}} {
 		if len(l.ids) > 0 {
 			t.printf("  %s: %s\n", l.name, strings.Join(l.ids, ", "))
 		}

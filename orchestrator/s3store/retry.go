@@ -2,6 +2,7 @@ package s3store
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -37,10 +38,28 @@ func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 	})
 }
 
+// attempts is what one operation's attempts came to: how many, and the
+// last error S3 or the network gave (which a deadline that ends the
+// retries would hide).
+type attempts struct {
+	n    int
+	last error
+}
+
+// explain adds the last attempt's error to err when the context ended the
+// retries: "request canceled, context deadline exceeded" alone does not
+// say why the operation failed.
+func (a *attempts) explain(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil || a.last == nil || a.n < 2 {
+		return err
+	}
+	return fmt.Errorf("%w (gave up after %d attempts, the last: %v)", err, a.n, a.last)
+}
+
 // call returns the per-request options: s's retryer, and counting every
 // attempt into counter (retries into s.retries, and this call's attempts
 // into attempts when not nil).
-func (s *Store) call(counter *atomic.Int64, attempts *int) func(*s3.Options) {
+func (s *Store) call(counter *atomic.Int64, attempts *attempts) func(*s3.Options) {
 	return func(o *s3.Options) {
 		o.Retryer = s.retryer
 		o.APIOptions = append(o.APIOptions, countAttempts(counter, &s.retries, attempts))
@@ -50,7 +69,7 @@ func (s *Store) call(counter *atomic.Int64, attempts *int) func(*s3.Options) {
 // countAttempts adds a middleware after the retry middleware, so that it
 // sees every attempt of one operation. The operation's attempts run one
 // after another on the caller's goroutine.
-func countAttempts(counter, retries *atomic.Int64, attempts *int) func(*middleware.Stack) error {
+func countAttempts(counter, retries *atomic.Int64, attempts *attempts) func(*middleware.Stack) error {
 	return func(st *middleware.Stack) error {
 		n := 0
 		return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("StampedeCountAttempts",
@@ -60,10 +79,14 @@ func countAttempts(counter, retries *atomic.Int64, attempts *int) func(*middlewa
 				if n > 1 {
 					retries.Add(1)
 				}
+				out, md, err := next.HandleFinalize(ctx, in)
 				if attempts != nil {
-					*attempts = n
+					attempts.n = n
+					if err != nil && ctx.Err() == nil { // what S3 (or the network) said, not the deadline
+						attempts.last = err
+					}
 				}
-				return next.HandleFinalize(ctx, in)
+				return out, md, err
 			}), middleware.After)
 	}
 }

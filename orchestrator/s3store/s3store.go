@@ -104,15 +104,16 @@ func (s *Store) Create(ctx context.Context, key string, data []byte) error {
 }
 
 // put sends one PutObject and returns how many attempts it took.
-func (s *Store) put(ctx context.Context, key string, data []byte, ifNoneMatch *string) (attempts int, err error) {
-	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
+func (s *Store) put(ctx context.Context, key string, data []byte, ifNoneMatch *string) (int, error) {
+	var a attempts
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(s.bucket),
 		Key:           aws.String(key),
 		Body:          bytes.NewReader(data), // seekable: the SDK rewinds it to retry
 		ContentLength: aws.Int64(int64(len(data))),
 		IfNoneMatch:   ifNoneMatch,
-	}, s.call(&s.puts, &attempts))
-	return attempts, err
+	}, s.call(&s.puts, &a))
+	return a.n, a.explain(ctx, err)
 }
 
 // Get returns the object at key, or shard.ErrNotFound.

@@ -1,6 +1,7 @@
 package shard_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -165,6 +166,53 @@ func TestDecodeResult(t *testing.T) {
 	} {
 		if _, err := shard.DecodeResult([]byte(bad)); err == nil {
 			t.Errorf("DecodeResult(%s) succeeded", bad)
+		}
+	}
+}
+
+// TestResultWithSnapshot round-trips a result with a snapshot through the
+// two-line form and the older single object, with DecodeResult and
+// ParseResult.
+func TestResultWithSnapshot(t *testing.T) {
+	task := validTask()
+	rec := engine.NewRecorder([]string{"GET /"}, nil, task.Config.Epoch, time.Second, 1)
+	for i := range 5 {
+		rec.Record(0, &engine.Sample{At: time.Duration(i) * time.Second, Response: time.Millisecond, Service: time.Millisecond, Status: 200})
+	}
+	r := shard.NewResult(task)
+	r.Final, r.Snapshot = true, rec.Snapshot()
+	twoLines, err := shard.EncodeResult(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(twoLines), "\n"); n != 1 || strings.Contains(strings.SplitN(string(twoLines), "\n", 2)[0], `"snapshot"`) {
+		t.Fatalf("EncodeResult wrote %d line breaks and a head of %.200s", n, twoLines)
+	}
+	oneObject, err := json.Marshal(r) // the older form
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"two lines": twoLines, "one object": oneObject} {
+		got, err := shard.DecodeResult(data)
+		if err != nil || !got.Final || got.Snapshot == nil || got.Snapshot.Steps["GET /"].Requests != 5 || len(got.Snapshot.Timeline) != 5 {
+			t.Fatalf("%s: DecodeResult = %+v, %v", name, got, err)
+		}
+		head, snap, err := shard.ParseResult(data)
+		if err != nil || head.Snapshot != nil || snap == nil || snap.Snapshot().Steps["GET /"].Service.Count() != 5 {
+			t.Fatalf("%s: ParseResult = %+v, %v, %v", name, head, snap, err)
+		}
+	}
+	for name, bad := range map[string][]byte{
+		"two snapshots":  append(append(bytes.Clone(oneObject), '\n'), strings.SplitN(string(twoLines), "\n", 2)[1]...),
+		"bad snapshot":   append(bytes.Clone(twoLines[:strings.IndexByte(string(twoLines), '\n')+1]), `{"interval":0}`...),
+		"snapshot cut":   twoLines[:len(twoLines)-10],
+		"head not valid": append([]byte(`{"run_id":"?"}`), twoLines[strings.IndexByte(string(twoLines), '\n'):]...),
+	} {
+		if _, err := shard.DecodeResult(bad); err == nil {
+			t.Errorf("%s: DecodeResult succeeded", name)
+		}
+		if _, _, err := shard.ParseResult(bad); err == nil {
+			t.Errorf("%s: ParseResult succeeded", name)
 		}
 	}
 }
