@@ -57,11 +57,21 @@ type Request struct {
 	// for POST, PUT and PATCH, which send "Content-Length: 0".
 	Body []byte
 	// Timeout bounds the whole exchange, connection wait and redirects
-	// included (0: no bound but ctx's deadline).
+	// included (0: no bound but ctx's deadline). It is enforced to within
+	// Timeout/1024 (the deadline is rounded up to that grid, so that
+	// back-to-back requests on a connection share one deadline and do not
+	// re-arm its timers each time).
 	Timeout time.Duration
 	// KeepBody keeps up to MaxBodyBytes of the body and the response
 	// headers in the Response (for expectations and captures).
 	KeepBody bool
+
+	// allowed caches a Client's yes for (Scheme, Host): a reused Request
+	// is checked once, not on every Do.
+	allowed struct {
+		c            *Client
+		scheme, host string
+	}
 }
 
 // Response is the outcome of Do. Reuse one per worker: Do resets it and
@@ -80,6 +90,9 @@ type Response struct {
 	// HTTP/2 (header fields counted as "Name: value\r\n", not HPACK).
 	BytesOut int64 // bytes written
 	BytesIn  int64 // bytes read
+	// Start is when Do began: the connection wait and the dial count from
+	// here.
+	Start time.Time
 	// Sent is when the request's first byte was written (service time
 	// starts); zero if nothing was written.
 	Sent time.Time
@@ -133,9 +146,10 @@ type Client struct {
 	pool    pool
 	h2      *h2Client // nil unless opts.HTTP2
 
-	watches sync.Map // <-chan struct{} → *watch
-	closed  atomic.Bool
-	closing chan struct{} // closed by Close
+	watches   sync.Map              // <-chan struct{} → *watch
+	lastWatch atomic.Pointer[watch] // the watch found last: workers share one ctx
+	closed    atomic.Bool
+	closing   chan struct{} // closed by Close
 	// closeCtx is cancelled by Close (HTTP/2 requests derive from it).
 	closeCtx  context.Context
 	closeFunc context.CancelFunc
@@ -203,6 +217,7 @@ type exchange struct {
 // connection when resp is reused.
 func (c *Client) Do(ctx context.Context, req *Request, resp *Response) {
 	resp.reset()
+	resp.Start = time.Now()
 	if c.closed.Load() {
 		resp.Err = ErrCanceled
 		return
@@ -227,13 +242,13 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) {
 		ex.method = "GET"
 	}
 	if req.Timeout > 0 {
-		ex.deadline = time.Now().Add(req.Timeout)
+		ex.deadline = timeoutDeadline(resp.Start, req.Timeout)
 	}
 	if d, ok := ctx.Deadline(); ok && (ex.deadline.IsZero() || d.Before(ex.deadline)) {
 		ex.deadline = d
 	}
-	for {
-		if !c.policy.allows(ex.scheme, ex.host) {
+	for hop := 0; ; hop++ {
+		if !c.allows(req, hop, ex.scheme, ex.host) {
 			resp.Err = ErrHostRefused
 			break
 		}
@@ -266,6 +281,34 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) {
 	}
 }
 
+// timeoutDeadline is now+timeout rounded up to a multiple of timeout/1024
+// (in Unix nanoseconds), keeping now's monotonic reading.
+func timeoutDeadline(now time.Time, timeout time.Duration) time.Time {
+	d := now.Add(timeout)
+	if g := int64(timeout >> 10); g > 1 {
+		if r := d.UnixNano() % g; r != 0 {
+			d = d.Add(time.Duration(g - r))
+		}
+	}
+	return d
+}
+
+// allows applies the host policy to a hop, remembering in req a yes for
+// its first hop.
+func (c *Client) allows(req *Request, hop int, scheme, host string) bool {
+	a := &req.allowed
+	if hop == 0 && a.c == c && a.host == host && a.scheme == scheme {
+		return true
+	}
+	if !c.policy.allows(scheme, host) {
+		return false
+	}
+	if hop == 0 {
+		a.c, a.scheme, a.host = c, scheme, host
+	}
+	return true
+}
+
 // classify names err, knowing that a closed Client or a done ctx explain
 // whatever error the exchange saw.
 func (c *Client) classify(ctx context.Context, err error) ErrorClass {
@@ -289,7 +332,11 @@ func (c *Client) watchFor(ctx context.Context) *watch {
 	if done == nil {
 		return nil
 	}
+	if w := c.lastWatch.Load(); w != nil && w.done == done {
+		return w
+	}
 	if w, ok := c.watches.Load(done); ok {
+		c.lastWatch.Store(w.(*watch))
 		return w.(*watch)
 	}
 	w := &watch{done: done}

@@ -42,7 +42,7 @@ func (c *Client) roundTrip1(ex *exchange, resp *Response) (string, error) {
 		}
 		r := cn.do(ex, resp, c.opts.MaxBodyBytes)
 		if r.err == nil {
-			if r.keepAlive && cn.br.Buffered() == 0 {
+			if r.keepAlive && cn.br.Buffered() == 0 && !cn.aborted.Load() {
 				c.pool.put(cn)
 			} else {
 				c.pool.discard(cn)
@@ -78,7 +78,7 @@ type result struct {
 func (cn *conn) do(ex *exchange, resp *Response, maxBody int64) (r result) {
 	cn.watch.Store(ex.watch)
 	defer cn.watch.Store(nil)
-	cn.nc.SetDeadline(ex.deadline)
+	cn.setDeadline(ex.deadline)
 	if ex.watch != nil {
 		select {
 		case <-ex.watch.done:
@@ -101,6 +101,20 @@ func (cn *conn) do(ex *exchange, resp *Response, maxBody int64) (r result) {
 		resp.Done = time.Now()
 	}
 	return r
+}
+
+// setDeadline sets t (zero: none) on the connection unless it is the
+// deadline already set.
+func (cn *conn) setDeadline(t time.Time) {
+	ns := int64(-1) // no deadline
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	if cn.deadline == ns {
+		return
+	}
+	cn.nc.SetDeadline(t)
+	cn.deadline = ns
 }
 
 // writeRequest writes the request line, Host, the caller's header lines,
@@ -163,16 +177,23 @@ func (cn *conn) readResponse(ex *exchange, resp *Response, maxBody int64, r *res
 	var m respMeta
 	for {
 		m = respMeta{length: -1}
-		status, minor, err := cn.readStatus()
+		done, err := cn.readHeadBuffered(ex, resp, &m, r)
 		if err != nil {
 			return err
 		}
-		resp.Status, m.minor = status, minor
-		resp.Header = resp.Header[:0]
-		if err := cn.readHeaders(ex, resp, &m, r); err != nil {
-			return err
+		if !done {
+			m, r.location = respMeta{length: -1}, ""
+			status, minor, err := cn.readStatus()
+			if err != nil {
+				return err
+			}
+			resp.Status, m.minor = status, minor
+			resp.Header = resp.Header[:0]
+			if err := cn.readHeaders(ex, resp, &m, r); err != nil {
+				return err
+			}
 		}
-		if status >= 200 || status == 101 {
+		if resp.Status >= 200 || resp.Status == 101 {
 			break
 		}
 	}
@@ -202,13 +223,74 @@ func (cn *conn) readResponse(ex *exchange, resp *Response, maxBody int64, r *res
 	return nil
 }
 
-// readStatus parses "HTTP/1.x SSS[ reason]".
+var endOfHead = []byte("\r\n\r\n")
+
+// readHeadBuffered is readStatus and readHeaders at once for the common
+// case: a final (not 1xx) response whose whole head, CRLF-terminated, is
+// in the read buffer after at most one read. It parses the lines in place
+// rather than one buffered read each. It reports false, having consumed
+// nothing, when the head is not all there, is an interim response or ends
+// with a bare LF: the line-by-line path takes over.
+func (cn *conn) readHeadBuffered(ex *exchange, resp *Response, m *respMeta, r *result) (bool, error) {
+	if cn.br.Buffered() == 0 {
+		if _, err := cn.br.Peek(1); err != nil {
+			if err == io.EOF {
+				return false, nil // the line reader reports EOF as it always has
+			}
+			return true, err
+		}
+	}
+	buf, _ := cn.br.Peek(cn.br.Buffered())
+	end := bytes.Index(buf, endOfHead)
+	if end < 0 {
+		return false, nil
+	}
+	head := buf[:end+2] // lines, each ending in CRLF
+	i := bytes.IndexByte(head, '\n')
+	status, minor, err := parseStatus(trimCR(head[:i]))
+	if err != nil {
+		return true, err
+	}
+	if status < 200 && status != 101 {
+		return false, nil
+	}
+	resp.Status, m.minor = status, minor
+	resp.Header = resp.Header[:0]
+	for head = head[i+1:]; len(head) > 0; {
+		i := bytes.IndexByte(head, '\n')
+		line := trimCR(head[:i])
+		head = head[i+1:]
+		if len(line) == 0 {
+			return false, nil // a bare LF empty line ended the head first
+		}
+		if err := headerLine(ex, resp, m, r, line); err != nil {
+			return true, err
+		}
+	}
+	cn.br.Discard(end + len(endOfHead))
+	return true, nil
+}
+
+// trimCR drops one trailing CR.
+func trimCR(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		return line[:n-1]
+	}
+	return line
+}
+
+// readStatus reads and parses the status line.
 func (cn *conn) readStatus() (status int, minor byte, err error) {
 	total := 0
 	line, err := cn.readLine(&total)
 	if err != nil {
 		return 0, 0, err
 	}
+	return parseStatus(line)
+}
+
+// parseStatus parses "HTTP/1.x SSS[ reason]".
+func parseStatus(line []byte) (status int, minor byte, err error) {
 	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' ||
 		(len(line) > 12 && line[12] != ' ') {
 		return 0, 0, errMalformedStatus
@@ -241,36 +323,46 @@ func (cn *conn) readHeaders(ex *exchange, resp *Response, m *respMeta, r *result
 		if len(line) == 0 {
 			return nil
 		}
-		if ex.keepBody {
-			resp.Header = append(append(resp.Header, line...), '\r', '\n')
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			continue // obsolete line folding: a continued value
-		}
-		i := bytes.IndexByte(line, ':')
-		if i <= 0 {
-			return errMalformedHeader
-		}
-		name, value := line[:i], trimOWS(line[i+1:])
-		switch {
-		case equalFoldBytes(name, "content-length"):
-			n, ok := parseDecimal(value)
-			if !ok || (m.length >= 0 && m.length != n) {
-				return errBadLength
-			}
-			m.length = n
-		case equalFoldBytes(name, "transfer-encoding"):
-			m.chunked = hasToken(value, "chunked")
-			m.otherTE = !m.chunked
-		case equalFoldBytes(name, "connection"):
-			m.close = m.close || hasToken(value, "close")
-			m.keepAlive = hasToken(value, "keep-alive")
-		case equalFoldBytes(name, "location"):
-			if ex.wantLoc && isRedirect(resp.Status) {
-				r.location = string(value)
-			}
+		if err := headerLine(ex, resp, m, r, line); err != nil {
+			return err
 		}
 	}
+}
+
+// headerLine takes one header line (without its line end), keeping it in
+// resp.Header when ex.keepBody and noting what frames the body.
+func headerLine(ex *exchange, resp *Response, m *respMeta, r *result, line []byte) error {
+	if ex.keepBody {
+		resp.Header = append(append(resp.Header, line...), '\r', '\n')
+	}
+	if line[0] == ' ' || line[0] == '\t' {
+		return nil // obsolete line folding: a continued value
+	}
+	i := bytes.IndexByte(line, ':')
+	if i <= 0 {
+		return errMalformedHeader
+	}
+	name, value := line[:i], trimOWS(line[i+1:])
+	switch {
+	case equalFoldBytes(name, "content-length"):
+		n, ok := parseDecimal(value)
+		if !ok || (m.length >= 0 && m.length != n) {
+			return errBadLength
+		}
+		m.length = n
+	case equalFoldBytes(name, "transfer-encoding"):
+		m.chunked = hasToken(value, "chunked")
+		m.otherTE = !m.chunked
+	case equalFoldBytes(name, "connection"):
+		m.close = m.close || hasToken(value, "close")
+		// keep-alive matters to HTTP/1.0 only (1.1 keeps alive anyway).
+		m.keepAlive = m.minor == 0 && hasToken(value, "keep-alive")
+	case equalFoldBytes(name, "location"):
+		if ex.wantLoc && isRedirect(resp.Status) {
+			r.location = string(value)
+		}
+	}
+	return nil
 }
 
 // readLine returns the next line without its CRLF (or LF), valid until the

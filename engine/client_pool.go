@@ -33,9 +33,16 @@ type conn struct {
 	bw    *bufio.Writer
 	key   poolKey
 	watch atomic.Pointer[watch] // the watch of the request in flight
-	line  []byte                // header lines longer than br's buffer
-	num   [20]byte              // scratch for Content-Length
-	idle  *idleCheck            // made by closedWhileIdle on first use
+	// deadline is the deadline last set on nc, in Unix nanoseconds (-1:
+	// none), so that a request with the same deadline as the previous one
+	// does not set it again. Only the owner uses it.
+	deadline int64
+	// aborted is set by abort (which gave nc a past deadline): the
+	// connection is not reused.
+	aborted atomic.Bool
+	line    []byte     // header lines longer than br's buffer
+	num     [20]byte   // scratch for Content-Length
+	idle    *idleCheck // made by closedWhileIdle on first use
 }
 
 // countingConn counts the bytes that cross it (HTTP bytes, under bufio and
@@ -65,7 +72,8 @@ type pool struct {
 	mu      sync.Mutex
 	max     int
 	open    int // connections open or being dialed
-	idle    map[poolKey][]*conn
+	idle    map[poolKey]*idleStack
+	last    *idleStack         // the stack used last: most runs talk to one host
 	all     map[*conn]struct{} // open connections, idle or busy
 	waiters []*waiter
 	closed  bool
@@ -81,7 +89,7 @@ type waiter struct {
 
 func (p *pool) init(maxConns int) {
 	p.max = maxConns
-	p.idle = make(map[poolKey][]*conn)
+	p.idle = make(map[poolKey]*idleStack)
 	p.all = make(map[*conn]struct{})
 }
 
@@ -95,10 +103,8 @@ func (p *pool) get(ctx context.Context, key poolKey, deadline time.Time, allowId
 		return nil, false, errClientClosed
 	}
 	if allowIdle {
-		if s := p.idle[key]; len(s) > 0 {
-			cn = s[len(s)-1]
-			s[len(s)-1] = nil
-			p.idle[key] = s[:len(s)-1]
+		if s := p.stack(key, false); s != nil && len(s.conns) > 0 {
+			cn = s.pop()
 			p.mu.Unlock()
 			return cn, false, nil
 		}
@@ -162,18 +168,51 @@ func (p *pool) wait(ctx context.Context, w *waiter, deadline time.Time) (*conn, 
 
 // evictLocked removes one idle connection of any key and returns it.
 func (p *pool) evictLocked() *conn {
-	for k, s := range p.idle {
-		if len(s) == 0 {
+	for _, s := range p.idle {
+		if len(s.conns) == 0 {
 			continue
 		}
-		cn := s[0]
-		copy(s, s[1:])
-		s[len(s)-1] = nil
-		p.idle[k] = s[:len(s)-1]
+		c := s.conns
+		cn := c[0]
+		copy(c, c[1:])
+		c[len(c)-1] = nil
+		s.conns = c[:len(c)-1]
 		delete(p.all, cn)
 		return cn
 	}
 	return nil
+}
+
+// idleStack is one poolKey's idle connections, most recently used last.
+type idleStack struct {
+	key   poolKey
+	conns []*conn
+}
+
+func (s *idleStack) pop() *conn {
+	n := len(s.conns) - 1
+	cn := s.conns[n]
+	s.conns[n] = nil
+	s.conns = s.conns[:n]
+	return cn
+}
+
+// stack returns key's idle stack (made if create), checking the one used
+// last before the map; p.mu held.
+func (p *pool) stack(key poolKey, create bool) *idleStack {
+	if s := p.last; s != nil && s.key == key {
+		return s
+	}
+	s := p.idle[key]
+	if s == nil {
+		if !create {
+			return nil
+		}
+		s = &idleStack{key: key}
+		p.idle[key] = s
+	}
+	p.last = s
+	return s
 }
 
 // add registers a freshly dialed connection (which holds a slot). It fails
@@ -214,7 +253,8 @@ func (p *pool) put(cn *conn) {
 		cn.nc.Close()
 		return
 	}
-	p.idle[cn.key] = append(p.idle[cn.key], cn)
+	s := p.stack(cn.key, true)
+	s.conns = append(s.conns, cn)
 	p.mu.Unlock()
 }
 
@@ -251,6 +291,7 @@ func (p *pool) abort(w *watch) {
 	defer p.mu.Unlock()
 	for cn := range p.all {
 		if cn.watch.Load() == w {
+			cn.aborted.Store(true)
 			cn.nc.SetDeadline(time.Unix(1, 0))
 		}
 	}
@@ -262,7 +303,8 @@ func (p *pool) close() {
 	p.closed = true
 	all := p.all
 	p.all = map[*conn]struct{}{}
-	p.idle = map[poolKey][]*conn{}
+	p.idle = map[poolKey]*idleStack{}
+	p.last = nil
 	for _, w := range p.waiters {
 		close(w.ch)
 	}
@@ -284,6 +326,7 @@ func (c *Client) dial(ctx context.Context, key poolKey, deadline time.Time) (*co
 	if err != nil {
 		return nil, err
 	}
+	nc = rawIO(nc)
 	if key.tls {
 		cfg := c.tlsConf.Clone()
 		cfg.ServerName, _ = splitHostPort(key.host)
@@ -297,7 +340,7 @@ func (c *Client) dial(ctx context.Context, key poolKey, deadline time.Time) (*co
 		}
 		nc = tc
 	}
-	cn := &conn{nc: nc, key: key}
+	cn := &conn{nc: nc, key: key, deadline: -1}
 	cn.cnt.Conn = nc
 	cn.br = bufio.NewReaderSize(&cn.cnt, readBufSize)
 	cn.bw = bufio.NewWriterSize(&cn.cnt, writeBufSize)

@@ -6,11 +6,6 @@ import (
 	"time"
 )
 
-// releaseSlack is how close a due time must be for the dispatcher to release
-// an arrival now rather than sleep on a timer: waking once per arrival costs
-// more than starting an iteration up to this much early.
-const releaseSlack = time.Millisecond
-
 // arrival is one open-model arrival: its plan-wide index and when it is due
 // (an offset from the epoch).
 type arrival struct {
@@ -54,81 +49,93 @@ func (c runClock) offset(t time.Time) time.Duration { return c.baseOff + t.Sub(c
 func (c runClock) wall(d time.Duration) time.Time { return c.base.Add(d - c.baseOff) }
 
 // dispatcher releases one shard's open-model arrivals at their due times to
-// a pool of at most maxVUs virtual users, created lazily. An arrival that
-// finds no free user waits in a FIFO; one that waited longer than dropAfter
-// is dropped and counted. The dispatcher never paces per user: a slow
-// target makes arrivals late (and counted late), not fewer.
+// a pool of at most maxVUs virtual users, created lazily. It has no
+// goroutine of its own: the users take turns at being its clock.
+//
+// The arrival sequence itself is the FIFO of arrivals waiting for a user:
+// its head is the oldest arrival not yet taken. At most one free user, the
+// leader, sleeps until the head is released (its due time, or the next
+// tick of the release grid at or after it), takes it and runs it; before
+// it does, it hands the lead to an idle user, or starts a new one while the
+// pool has room, so that the next arrival is watched too. A user that
+// finishes an iteration takes the head at once if it is due, else leads or
+// waits idle. So the hand-off per arrival is one goroutine switch inside a
+// running process, never a channel message per arrival from a dispatcher
+// goroutine, and the only timer that wakes the process is the leader's.
+//
+// An arrival starts at or after its due time, never before; its lateness is
+// measured from the due time to the moment a user takes it, and response
+// times are measured from the due time (coordinated omission corrected).
+// An arrival that waited longer than dropAfter for a free user is dropped
+// and counted. When every user is busy, arrivals wait (and are counted
+// late); the dispatcher never paces per user.
 type dispatcher struct {
 	clock     runClock
 	seq       *arrivalSeq
 	maxVUs    int
 	lanes     int
 	dropAfter time.Duration
-	counter   iterationCounter
-	newVU     func(v int) arrivalRunner // v: the pool's user number, 0-based
+	// tick is the release grid (offsets from the epoch that are multiples
+	// of tick): an arrival is released at the first grid point at or after
+	// its due time, so that arrivals close together share one wake-up.
+	// Zero releases each arrival at its own due time.
+	tick    time.Duration
+	counter iterationCounter
+	newVU   func(v int) arrivalRunner // v: the pool's user number, 0-based
+	// newReleaseClock makes the leader's clock (nil: newPreciseClock).
+	newReleaseClock func() releaseClock
+
+	ctx    context.Context // the iterations' context, set by run
+	wg     sync.WaitGroup
+	rclock releaseClock
 
 	mu      sync.Mutex
-	queue   []arrival // FIFO of released arrivals waiting for a user, from head
-	head    int
-	idle    []*dispVU // users waiting for an arrival
-	vus     int       // users created
-	closing bool      // no more arrivals: users exit once the queue is empty
-	wg      sync.WaitGroup
+	head    arrival // the oldest arrival not taken, valid while more
+	more    bool
+	leader  bool      // a user is waiting for the head's release
+	idle    []*dispVU // users waiting for work, most recent last
+	vus     int       // users started
+	stopped bool      // no iteration may start
+	prune   *time.Timer
+	pruning bool // prune is armed
 }
 
-// dispVU is a pool member. next carries its next arrival; the dispatcher
-// closes it to let an idle user go.
+// dispVU is a pool member; wake tells an idle user to look again.
 type dispVU struct {
 	lane int
-	next chan arrival
+	wake chan struct{} // buffered: one pending wake at most
+}
+
+// releaseClock is the leader's clock. arm and kick are called with the
+// dispatcher's lock held, wait without it. A kick makes the current wait
+// return at once (a later arm may cancel a kick nobody waited for: the
+// leader checks for a stop before it arms).
+type releaseClock interface {
+	arm(d time.Duration) // fire once after d > 0, replacing any earlier arming
+	wait()               // until fired or kicked
+	kick()
+	close()
 }
 
 // run releases arrivals until the sequence ends or stop is closed, then
 // waits for the users to finish their iterations. Iterations run with ctx,
 // which the caller cancels when in-flight work must end. After stop no
-// iteration starts: arrivals queued, or due but not yet released (a
-// dispatcher running behind), are dropped and counted; those not yet due
-// are not part of the run.
+// iteration starts: arrivals that were due and not yet taken are dropped
+// and counted; those not yet due are not part of the run.
 func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}) {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	i, due, ok := d.seq.Next()
-	abort := func() {
-		now := d.clock.now()
-		d.finish(true)
-		for ; ok && due <= now; i, due, ok = d.seq.Next() {
-			d.counter.Dropped(0, now-due)
-		}
-		d.wg.Wait()
+	d.ctx = ctx
+	newReleaseClock := d.newReleaseClock
+	if newReleaseClock == nil {
+		newReleaseClock = newPreciseClock
 	}
-	for ok {
-		now := d.clock.now()
-		if wait := due - now; wait > releaseSlack {
-			d.prune(now)
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-				continue
-			case <-stop:
-				abort()
-				return
-			}
-		}
-		// Release everything due by now (plus the slack), each stamped with
-		// its own due time, not the wake-up time.
-		for ok && due <= now+releaseSlack {
-			d.release(ctx, arrival{index: i, due: due})
-			i, due, ok = d.seq.Next()
-		}
-		select {
-		case <-stop:
-			abort()
-			return
-		default:
-		}
+	d.rclock = newReleaseClock()
+	defer d.rclock.close()
+	d.mu.Lock()
+	d.advance()
+	if d.more {
+		d.spawn()
 	}
-	d.finish(false)
+	d.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		d.wg.Wait()
@@ -137,120 +144,243 @@ func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}) {
 	select {
 	case <-done:
 	case <-stop:
-		d.finish(true)
+		d.abort()
 		<-done
 	}
-}
-
-// release hands a to an idle user, a new one, or the FIFO.
-func (d *dispatcher) release(ctx context.Context, a arrival) {
 	d.mu.Lock()
-	if n := len(d.idle); n > 0 {
-		v := d.idle[n-1]
-		d.idle = d.idle[:n-1]
-		d.mu.Unlock()
-		v.next <- a // buffered: never blocks
-		return
+	d.stopped = true // a late prune timer must count nothing now
+	if d.prune != nil {
+		d.prune.Stop()
 	}
-	if d.vus < d.maxVUs {
-		id := d.vus
-		d.vus++
-		d.mu.Unlock()
-		d.wg.Add(1)
-		go d.serve(ctx, id, a)
-		return
-	}
-	d.queue = append(d.queue, a)
 	d.mu.Unlock()
 }
 
-// serve is user id's goroutine: it runs a, then takes arrivals until told
-// to go.
-func (d *dispatcher) serve(ctx context.Context, id int, a arrival) {
+// advance moves the head to the next arrival of the sequence; d.mu held.
+func (d *dispatcher) advance() {
+	var i int64
+	var due time.Duration
+	i, due, d.more = d.seq.Next()
+	d.head = arrival{index: i, due: due}
+}
+
+// releaseAt is when an arrival due at due is released: due itself, or the
+// first point of the tick grid at or after it.
+func (d *dispatcher) releaseAt(due time.Duration) time.Duration {
+	if d.tick <= 0 {
+		return due
+	}
+	if r := due % d.tick; r != 0 {
+		return due + d.tick - r
+	}
+	return due
+}
+
+// spawn starts a new user; d.mu held and d.vus < d.maxVUs.
+func (d *dispatcher) spawn() {
+	id := d.vus
+	d.vus++
+	d.wg.Add(1)
+	go d.serve(id)
+}
+
+// serve is user id's goroutine: it takes and runs arrivals until there are
+// no more or the run stops.
+func (d *dispatcher) serve(id int) {
 	defer d.wg.Done()
-	v := &dispVU{lane: id % d.lanes, next: make(chan arrival, 1)}
+	v := &dispVU{lane: id % d.lanes, wake: make(chan struct{}, 1)}
 	r := d.newVU(id)
 	for {
-		late := max(d.clock.now()-a.due, 0)
-		d.counter.IterationStarted(v.lane, late)
-		r.runArrival(ctx, a, late)
-		var ok bool
-		if a, ok = d.take(v); !ok {
+		a, late, ok := d.take(v)
+		if !ok {
 			return
 		}
+		d.counter.IterationStarted(v.lane, late)
+		r.runArrival(d.ctx, a, late)
 	}
 }
 
-// take returns the oldest queued arrival that has not waited too long
-// (dropping those that have), or parks v until the dispatcher hands it one.
-// It reports false when v must exit.
-func (d *dispatcher) take(v *dispVU) (arrival, bool) {
-	now := d.clock.now()
+// take returns the next arrival for v once it is released, with how late it
+// is, leading or waiting idle meanwhile. It drops the arrivals that waited
+// too long. It reports false when v must exit.
+func (d *dispatcher) take(v *dispVU) (arrival, time.Duration, bool) {
 	d.mu.Lock()
-	for d.head < len(d.queue) {
-		a := d.pop()
-		if late := now - a.due; late > d.dropAfter {
-			d.counter.Dropped(v.lane, late)
+	for {
+		if d.stopped {
+			d.mu.Unlock()
+			return arrival{}, 0, false
+		}
+		now := d.clock.now()
+		d.dropStale(now, v.lane)
+		if !d.more {
+			d.mu.Unlock()
+			return arrival{}, 0, false
+		}
+		at := d.releaseAt(d.head.due)
+		if at <= now {
+			a := d.head
+			d.advance()
+			d.handOn(now)
+			d.mu.Unlock()
+			return a, now - a.due, true
+		}
+		if d.leader {
+			d.idle = append(d.idle, v)
+			d.mu.Unlock()
+			<-v.wake
+			d.mu.Lock()
 			continue
 		}
+		d.leader = true
+		d.rclock.arm(at - now)
 		d.mu.Unlock()
-		return a, true
+		d.rclock.wait()
+		d.mu.Lock()
+		d.leader = false
 	}
-	if d.closing {
-		d.mu.Unlock()
-		return arrival{}, false
-	}
-	d.idle = append(d.idle, v)
-	d.mu.Unlock()
-	a, ok := <-v.next
-	return a, ok
 }
 
-// pop removes the queue's head; d.mu must be held.
-func (d *dispatcher) pop() arrival {
-	a := d.queue[d.head]
-	d.head++
+// handOn sees to the new head after a user took the old one; d.mu held.
+// A head that is already released goes to an idle user or a new one (each
+// of which hands on in turn, so a batch of released arrivals fans out). A
+// future head gets a leader: the current one re-armed, an idle user, or a
+// new one. With every user busy the head waits for the first to finish,
+// and a prune timer drops it if it waits too long. When the sequence has ended, idle users are told to
+// exit.
+func (d *dispatcher) handOn(now time.Duration) {
+	if !d.more {
+		d.wakeAll()
+		return
+	}
+	at := d.releaseAt(d.head.due)
+	if d.leader {
+		// It takes the new head: now if released (its wake-up is due
+		// too), else when re-armed for it.
+		if at > now {
+			d.rclock.arm(at - now)
+		}
+		return
+	}
 	switch {
-	case d.head == len(d.queue):
-		d.queue, d.head = d.queue[:0], 0
-	case d.head > 1024 && d.head > len(d.queue)/2:
-		n := copy(d.queue, d.queue[d.head:])
-		d.queue, d.head = d.queue[:n], 0
+	case len(d.idle) > 0:
+		d.wakeOne()
+	case d.vus < d.maxVUs:
+		d.spawn()
+	default:
+		d.armPrune(now)
 	}
-	return a
 }
 
-// prune drops queued arrivals that have waited longer than dropAfter, so
-// the FIFO stays bounded by rate × dropAfter even when no user frees up.
-func (d *dispatcher) prune(now time.Duration) {
-	d.mu.Lock()
-	for d.head < len(d.queue) {
-		late := now - d.queue[d.head].due
+// wakeOne tells the most recently idle user to look again; d.mu held.
+func (d *dispatcher) wakeOne() {
+	n := len(d.idle) - 1
+	v := d.idle[n]
+	d.idle[n] = nil
+	d.idle = d.idle[:n]
+	v.wake <- struct{}{}
+}
+
+// wakeAll tells every idle user to look again; d.mu held.
+func (d *dispatcher) wakeAll() {
+	for len(d.idle) > 0 {
+		d.wakeOne()
+	}
+}
+
+// dropStale drops, from the head, the arrivals that have waited longer than
+// dropAfter; d.mu held.
+func (d *dispatcher) dropStale(now time.Duration, lane int) {
+	for d.more {
+		late := now - d.head.due
 		if late <= d.dropAfter {
-			break
+			return
 		}
-		d.pop()
-		d.counter.Dropped(0, late)
+		d.counter.Dropped(lane, late)
+		d.advance()
 	}
-	d.mu.Unlock()
 }
 
-// finish marks the end of arrivals: idle users exit, and busy ones exit once
-// the queue is empty. With abort, the queued arrivals are dropped (they were
-// due but the run stopped before a user was free for them).
-func (d *dispatcher) finish(abort bool) {
-	now := d.clock.now()
-	d.mu.Lock()
-	d.closing = true
-	if abort {
-		for d.head < len(d.queue) {
-			a := d.pop()
-			d.counter.Dropped(0, max(now-a.due, 0))
-		}
+// armPrune makes sure that a head no user is free for is dropped once it
+// has waited dropAfter, even if no user frees up by then; d.mu held. An
+// armed timer is left alone: it fires for an older head, whose deadline is
+// no later, and re-arms for the head of then.
+func (d *dispatcher) armPrune(now time.Duration) {
+	if d.pruning {
+		return
 	}
-	for _, v := range d.idle {
-		close(v.next)
+	d.pruning = true
+	wait := d.head.due + d.dropAfter + 1 - now
+	if d.prune == nil {
+		d.prune = time.AfterFunc(wait, d.pruneNow)
+		return
 	}
-	d.idle = nil
-	d.mu.Unlock()
+	d.prune.Reset(wait)
 }
+
+// pruneNow is the prune timer's function.
+func (d *dispatcher) pruneNow() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pruning = false
+	if d.stopped {
+		return
+	}
+	now := d.clock.now()
+	d.dropStale(now, 0)
+	if !d.more {
+		d.wakeAll()
+		return
+	}
+	if !d.leader && len(d.idle) == 0 {
+		d.armPrune(now)
+	}
+}
+
+// abort stops the run: no iteration starts from now on, and the arrivals
+// due and not taken are dropped. Users in an iteration exit when it ends.
+func (d *dispatcher) abort() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.stopped = true
+	now := d.clock.now()
+	for d.more && d.head.due <= now {
+		d.counter.Dropped(0, now-d.head.due)
+		d.advance()
+	}
+	d.wakeAll()
+	d.rclock.kick()
+	if d.prune != nil {
+		d.prune.Stop()
+	}
+}
+
+// timerClock is a releaseClock on a Go timer: exact in a testing/synctest
+// bubble, but when the process is idle the runtime's network poller sleeps
+// in whole milliseconds, so a wake-up is up to 1ms late.
+type timerClock struct {
+	t      *time.Timer
+	kicked chan struct{}
+}
+
+func newTimerClock() releaseClock {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &timerClock{t: t, kicked: make(chan struct{}, 1)}
+}
+
+func (w *timerClock) arm(d time.Duration) { w.t.Reset(d) }
+
+func (w *timerClock) wait() {
+	select {
+	case <-w.t.C:
+	case <-w.kicked:
+	}
+}
+
+func (w *timerClock) kick() {
+	select {
+	case w.kicked <- struct{}{}:
+	default:
+	}
+}
+
+func (w *timerClock) close() { w.t.Stop() }

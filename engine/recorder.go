@@ -27,8 +27,14 @@ type Sample struct {
 // around; samples of an unknown step or workflow index are ignored.
 //
 // Memory: a lane holds two dense 3-digit histograms per step that has seen a
-// sample (about 188 KB each), and per timeline interval it has seen two
-// sparse 2-digit histograms (a few KB at most).
+// sample (about 188 KB each), one per workflow that has seen an iteration
+// and one of lateness, two dense 2-digit histograms for the timeline
+// interval samples are arriving in (about 26 KB each), and per timeline
+// interval it has seen two sparse 2-digit histograms (a few KB at most).
+// Every histogram a sample lands in on the hot path is dense (recording is
+// an array increment); the sparse ones are filled from the dense ones when
+// samples move on to the next interval and when a Snapshot is taken, which
+// does not change what the Snapshot holds.
 type Recorder struct {
 	steps     []string
 	workflows []string
@@ -47,9 +53,21 @@ type lane struct {
 	mu        sync.Mutex
 	steps     []laneStep
 	workflows []laneWorkflow
-	iter      Iterations
+	iter      Iterations      // its Lateness stays nil: see lateness
+	lateness  *hdr.Histogram  // dense, 3 digits, allocated on first use
+	onTime    int64           // latenesses under 1µs not yet in lateness
 	timeline  []*laneInterval // len maxIndex, filled on first use
-	_         [64]byte        // keeps the next lane's hot fields off this cache line
+	cur       currentInterval
+	_         [64]byte // keeps the next lane's hot fields off this cache line
+}
+
+// currentInterval holds, densely, the response and service times of the
+// latest timeline interval the lane has seen (index idx) that are not yet
+// in that interval's sparse histograms.
+type currentInterval struct {
+	idx               int // -1: none yet
+	n                 int64
+	response, service *hdr.Histogram // 2 digits
 }
 
 // laneStep is one step's results in one lane. The histograms are dense
@@ -64,7 +82,7 @@ type laneStep struct {
 
 type laneWorkflow struct {
 	completed, failed int64
-	time              Histogram
+	time              *hdr.Histogram // dense, 3 digits, allocated on first use
 }
 
 // laneInterval is one timeline interval in one lane; its histograms are
@@ -130,6 +148,7 @@ func NewRecorder(steps, workflows []string, epoch time.Time, interval time.Durat
 			steps:     make([]laneStep, len(steps)),
 			workflows: make([]laneWorkflow, len(workflows)),
 			timeline:  make([]*laneInterval, maxIndex),
+			cur:       currentInterval{idx: -1},
 		}
 	}
 	return r
@@ -189,9 +208,48 @@ func (r *Recorder) Record(lane int, s *Sample) {
 	if s.Status != 0 {
 		iv.status.add(s.Status)
 	}
-	iv.response.recordUs(resp, 1)
-	iv.service.recordUs(svc, 1)
+	l.recordInterval(idx, iv, resp, svc)
 	l.mu.Unlock()
+}
+
+// recordInterval adds a sample's times to interval idx: into the dense
+// current-interval histograms when idx is the current interval or a later
+// one (which becomes current), straight into iv's sparse ones for a
+// straggler from an earlier interval; l.mu held.
+func (l *lane) recordInterval(idx int, iv *laneInterval, resp, svc int64) {
+	c := &l.cur
+	if idx != c.idx {
+		if idx < c.idx {
+			iv.response.recordUs(resp, 1)
+			iv.service.recordUs(svc, 1)
+			return
+		}
+		l.flushInterval()
+		c.idx = idx
+		if c.response == nil {
+			c.response = hdr.New(histLowestUs, histHighestUs, IntervalDigits)
+			c.service = hdr.New(histLowestUs, histHighestUs, IntervalDigits)
+		}
+	}
+	// In range by construction: RecordValue cannot fail.
+	_ = c.response.RecordValue(resp)
+	_ = c.service.RecordValue(svc)
+	c.n++
+}
+
+// flushInterval moves the current interval's dense counts into its sparse
+// histograms; l.mu held.
+func (l *lane) flushInterval() {
+	c := &l.cur
+	if c.n == 0 {
+		return
+	}
+	iv := l.timeline[c.idx]
+	iv.response.mergeDense(c.response)
+	iv.service.mergeDense(c.service)
+	c.response.Reset()
+	c.service.Reset()
+	c.n = 0
 }
 
 // Workflow adds one end-to-end iteration time of workflow (an index into the
@@ -208,7 +266,10 @@ func (r *Recorder) Workflow(lane, workflow int, d time.Duration, ok bool) {
 	} else {
 		w.failed++
 	}
-	w.time.Record(d)
+	if w.time == nil {
+		w.time = hdr.New(histLowestUs, histHighestUs, HistogramDigits)
+	}
+	_ = w.time.RecordValue(durationUs(d))
 	l.mu.Unlock()
 }
 
@@ -221,7 +282,7 @@ func (r *Recorder) IterationStarted(lane int, lateness time.Duration) {
 	if lateness > LateThreshold {
 		l.iter.Late++
 	}
-	l.lateness().Record(lateness)
+	l.recordLateness(lateness)
 	l.mu.Unlock()
 }
 
@@ -242,16 +303,35 @@ func (r *Recorder) Dropped(lane int, lateness time.Duration) {
 	l := r.lane(lane)
 	l.mu.Lock()
 	l.iter.Dropped++
-	l.lateness().Record(lateness)
+	l.recordLateness(lateness)
 	l.mu.Unlock()
 }
 
-// lateness returns the lane's lateness histogram; l.mu must be held.
-func (l *lane) lateness() *Histogram {
-	if l.iter.Lateness == nil {
-		l.iter.Lateness = NewHistogram()
+// recordLateness adds one lateness to the lane's histogram; l.mu held.
+// Latenesses under 1µs (every closed-model iteration without pacing) are
+// only counted, and added to the histogram's lowest bucket, where they
+// belong, by flushLateness.
+func (l *lane) recordLateness(d time.Duration) {
+	if d < HistogramMin {
+		l.onTime++
+		return
 	}
-	return l.iter.Lateness
+	if l.lateness == nil {
+		l.lateness = hdr.New(histLowestUs, histHighestUs, HistogramDigits)
+	}
+	_ = l.lateness.RecordValue(durationUs(d))
+}
+
+// flushLateness moves the on-time count into the histogram; l.mu held.
+func (l *lane) flushLateness() {
+	if l.onTime == 0 {
+		return
+	}
+	if l.lateness == nil {
+		l.lateness = hdr.New(histLowestUs, histHighestUs, HistogramDigits)
+	}
+	_ = l.lateness.RecordValues(histLowestUs, l.onTime)
+	l.onTime = 0
 }
 
 // Snapshot returns everything recorded since the Recorder was made, merged
@@ -280,7 +360,9 @@ func (r *Recorder) Snapshot() *Snapshot {
 	slots := make([]*Interval, maxIndex)
 	for _, l := range r.lanes {
 		l.mu.Lock()
-		l.addTo(out, r.workflows, slots)
+		l.flushInterval()
+		l.flushLateness()
+		r.addLane(l, out, slots)
 		l.mu.Unlock()
 	}
 	out.Timeline = compactTimeline(nil, slots)
@@ -320,20 +402,26 @@ func (r *Recorder) mergeDense(h *Histogram, d *hdr.Histogram) {
 	h.Merge(r.scratch)
 }
 
-// addTo merges the lane's workflows, iterations and timeline into out and
-// slots (indexed by interval); l.mu must be held.
-func (l *lane) addTo(out *Snapshot, names []string, slots []*Interval) {
+// addLane merges lane l's workflows, iterations and timeline into out and
+// slots (indexed by interval); l.mu and r.snapMu must be held.
+func (r *Recorder) addLane(l *lane, out *Snapshot, slots []*Interval) {
 	for i := range l.workflows {
 		w := &l.workflows[i]
 		if w.completed == 0 && w.failed == 0 {
 			continue
 		}
-		ow := out.Workflows[names[i]]
+		ow := out.Workflows[r.workflows[i]]
 		ow.Completed += w.completed
 		ow.Failed += w.failed
-		ow.Time.Merge(&w.time)
+		r.mergeDense(ow.Time, w.time)
 	}
 	out.Iterations.merge(&l.iter)
+	if l.lateness != nil {
+		if out.Iterations.Lateness == nil {
+			out.Iterations.Lateness = NewHistogram()
+		}
+		r.mergeDense(out.Iterations.Lateness, l.lateness)
+	}
 	for idx, li := range l.timeline {
 		if li == nil {
 			continue

@@ -29,7 +29,9 @@ func BenchmarkRecord(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		rec.Record(0, &samples[i&(len(samples)-1)])
+		s := &samples[i&(len(samples)-1)]
+		s.At = time.Duration(i) * 50 * time.Microsecond // completion times go on advancing
+		rec.Record(0, s)
 		i++
 	}
 }
@@ -111,5 +113,27 @@ func BenchmarkRecorderSnapshot(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		rec.Snapshot()
+	}
+}
+
+// BenchmarkRecordIteration is the recorder's work for one single-request
+// iteration, as a virtual user does it: started (with its lateness), the
+// request's sample, done, and the workflow time.
+func BenchmarkRecordIteration(b *testing.B) {
+	samples := benchSamples(1 << 16)
+	rec := NewRecorder(stepNames(10), []string{"w"}, testEpoch, time.Second, 1)
+	for i := range samples {
+		rec.Record(0, &samples[i])
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s := &samples[i&(len(samples)-1)]
+		s.At = time.Duration(i) * 50 * time.Microsecond
+		rec.IterationStarted(0, 0)
+		rec.Record(0, s)
+		rec.IterationDone(0, true)
+		rec.Workflow(0, 0, s.Response, true)
+		i++
 	}
 }

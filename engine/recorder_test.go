@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -250,4 +251,73 @@ func TestRecorderLaneMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(rec)
 	runtime.KeepAlive(samples)
+}
+
+// histBuckets lists h's populated buckets.
+func histBuckets(h *Histogram) [][2]int64 {
+	var out [][2]int64
+	h.Buckets(func(v, c int64) { out = append(out, [2]int64{v, c}) })
+	return out
+}
+
+// TestRecorderDenseHotPath: samples arriving mostly in time order, with
+// stragglers from earlier intervals and snapshots taken in between, give
+// the same timeline, lateness and workflow histograms, bucket for bucket,
+// as recording each value straight into sparse histograms.
+func TestRecorderDenseHotPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	samples := randomSamples(r, 20_000, 3, time.Second)
+	for i := range samples { // 10 intervals in order; one in ten lags by up to 2s
+		samples[i].At = time.Duration(i) * 500 * time.Microsecond
+		if r.IntN(10) == 0 {
+			samples[i].At = max(samples[i].At-time.Duration(r.Int64N(int64(2*time.Second))), 0)
+		}
+	}
+	rec := NewRecorder(stepNames(3), []string{"w"}, testEpoch, time.Second, 2)
+	wantResp, wantSvc := map[int]*Histogram{}, map[int]*Histogram{}
+	wantLate, wantFlow := NewHistogram(), NewHistogram()
+	for i := range samples {
+		s := &samples[i]
+		rec.Record(i%2, s)
+		idx := int(s.At / time.Second)
+		if wantResp[idx] == nil {
+			wantResp[idx], wantSvc[idx] = newHistogramDigits(IntervalDigits), newHistogramDigits(IntervalDigits)
+		}
+		wantResp[idx].Record(s.Response)
+		wantSvc[idx].Record(s.Service)
+		late := time.Duration(r.Int64N(int64(3 * time.Millisecond)))
+		if i%5 == 0 {
+			late = time.Duration(r.Int64N(int64(time.Microsecond))) // on time: counted apart until a snapshot
+		}
+		rec.IterationStarted(i%2, late)
+		wantLate.Record(late)
+		if i%3 == 0 {
+			rec.Dropped(i%2, time.Second+late)
+			wantLate.Record(time.Second + late)
+		}
+		rec.Workflow(i%2, 0, s.Response*2, s.Failed)
+		wantFlow.Record(s.Response * 2)
+		if i%4999 == 0 {
+			rec.Snapshot() // flushes the current intervals midway
+		}
+	}
+	snap := rec.Snapshot()
+	if len(snap.Timeline) != len(wantResp) {
+		t.Fatalf("%d intervals; want %d", len(snap.Timeline), len(wantResp))
+	}
+	for _, iv := range snap.Timeline {
+		if !slices.Equal(histBuckets(iv.Response), histBuckets(wantResp[iv.Index])) ||
+			!slices.Equal(histBuckets(iv.Service), histBuckets(wantSvc[iv.Index])) {
+			t.Errorf("interval %d: histograms differ from the values recorded", iv.Index)
+		}
+		if iv.Response.Digits() != IntervalDigits {
+			t.Errorf("interval %d: %d digits", iv.Index, iv.Response.Digits())
+		}
+	}
+	if !slices.Equal(histBuckets(snap.Iterations.Lateness), histBuckets(wantLate)) {
+		t.Error("lateness histogram differs from the values recorded")
+	}
+	if !slices.Equal(histBuckets(snap.Workflows["w"].Time), histBuckets(wantFlow)) {
+		t.Error("workflow histogram differs from the values recorded")
+	}
 }

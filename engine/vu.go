@@ -31,6 +31,10 @@ type vuser struct {
 	hv     func(string) string // v.resp.HeaderValue, bound once
 	sample Sample
 	timer  *time.Timer
+	// endAt is when the last step's response completed, zero once the user
+	// has waited since (a think or a poll interval): the iteration's end
+	// without reading the clock again.
+	endAt time.Time
 
 	target, query, header, body, scratch []byte
 	lastHost                             string
@@ -69,6 +73,7 @@ func (v *vuser) runArrival(ctx context.Context, a arrival, lateness time.Duratio
 func (v *vuser) iterate(ctx context.Context, s int, intended, lateness time.Duration) {
 	sp := &v.run.plan.scenarios[s]
 	out := stepOK
+	v.endAt = time.Time{}
 	if !v.userSetup {
 		if out = v.steps(ctx, v.run.plan.setup, lateness); out == stepOK {
 			v.userSetup = true
@@ -88,8 +93,14 @@ func (v *vuser) iterate(ctx context.Context, s int, intended, lateness time.Dura
 		return
 	}
 	ok := out == stepOK
+	var end time.Duration
+	if v.endAt.IsZero() {
+		end = v.run.clock.now()
+	} else {
+		end = v.run.clock.offset(v.endAt)
+	}
 	v.run.rec.IterationDone(v.lane, ok)
-	v.run.rec.Workflow(v.lane, s, v.run.clock.now()-intended, ok)
+	v.run.rec.Workflow(v.lane, s, end-intended, ok)
 }
 
 // steps runs steps in order; the first that fails ends the sequence.
@@ -106,26 +117,32 @@ func (v *vuser) steps(ctx context.Context, steps []*stepPlan, lateness time.Dura
 // response, applies its captures, then thinks.
 func (v *vuser) step(ctx context.Context, st *stepPlan, lateness time.Duration) stepOutcome {
 	for try := 1; ; try++ {
+		allowed := v.req.allowed // the Client's cached host check outlives the render
 		v.renderRequest(st)
-		sent := time.Now()
+		v.req.allowed = allowed
 		v.run.client.Do(ctx, &v.req, &v.resp)
 		if v.resp.Err != ErrNone && ctx.Err() != nil {
 			return stepCanceled
 		}
 		failed, class, done := v.check(st, try)
-		v.record(st, sent, lateness, failed, class)
+		v.record(st, lateness, failed, class)
+		v.endAt = v.resp.Done
 		if failed {
 			return stepFailed
 		}
 		if done {
 			break
 		}
+		v.endAt = time.Time{}
 		if !v.sleep(ctx.Done(), st.poll.interval) {
 			return stepCanceled
 		}
 	}
-	if d := v.thinkTime(st.think); d > 0 && !v.sleep(ctx.Done(), d) {
-		return stepCanceled
+	if d := v.thinkTime(st.think); d > 0 {
+		v.endAt = time.Time{}
+		if !v.sleep(ctx.Done(), d) {
+			return stepCanceled
+		}
 	}
 	return stepOK
 }
@@ -161,14 +178,17 @@ func (v *vuser) check(st *stepPlan, try int) (failed bool, class ErrorClass, don
 
 // record adds the response as a sample of st. Response time is measured
 // from the intended time: service time plus the iteration's lateness.
-func (v *vuser) record(st *stepPlan, sent time.Time, lateness time.Duration, failed bool, class ErrorClass) {
+// Service time runs from the first byte sent, or from the start of Do when
+// nothing was sent (a failed dial, say).
+func (v *vuser) record(st *stepPlan, lateness time.Duration, failed bool, class ErrorClass) {
 	r := &v.resp
 	done := r.Done
 	if done.IsZero() {
 		done = time.Now()
 	}
-	if !r.Sent.IsZero() {
-		sent = r.Sent
+	sent := r.Sent
+	if sent.IsZero() {
+		sent = r.Start
 	}
 	service := max(done.Sub(sent), 0)
 	v.sample = Sample{

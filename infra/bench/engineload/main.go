@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	conns := fs.Int("conns", 50, "connections (closed: users; open: max in flight)")
 	rate := fs.Float64("rate", 1000, "open model: arrivals per second")
 	duration := fs.Duration("duration", 5*time.Second, "test length")
+	tick := fs.Duration("tick", engine.DefaultReleaseTick, "open model: release grid (engine.WithReleaseTick); 0 releases each arrival at its due time")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -79,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	snap, err := engine.Run(ctx, cfg)
+	snap, err := engine.Run(ctx, cfg, engine.WithReleaseTick(*tick))
 	elapsed := time.Since(start)
 	if err != nil {
 		fmt.Fprintln(stderr, "engineload:", err)
