@@ -21,6 +21,8 @@ type Doc struct {
 	decoded bool
 	val     any
 	isJSON  bool
+	checked bool // valid holds whether body is one JSON value
+	valid   bool
 }
 
 // Reset points d at a new response. d keeps body (it does not copy it)
@@ -62,6 +64,23 @@ func (d *Doc) JSON() (any, bool) {
 	}
 	d.isJSON = true
 	return d.val, true
+}
+
+// lookup returns the value at p in the JSON body (found false when a step
+// is missing), or isJSON false when the body is not one JSON value. It
+// decodes only the value found (see lookupRaw).
+func (d *Doc) lookup(p *JSONPath) (v any, found, isJSON bool) {
+	if !d.checked {
+		d.checked, d.valid = true, json.Valid(d.body)
+	}
+	if !d.valid {
+		return nil, false, false
+	}
+	raw, found := p.lookupRaw(d.body)
+	if !found {
+		return nil, false, true
+	}
+	return decodeRaw(raw), true, true
 }
 
 // Checker evaluates a step's Expect. It is immutable and safe for
@@ -191,11 +210,10 @@ func CompileCond(c Cond) (*CondEval, error) {
 // Eval reports whether the condition holds on d's JSON body. Every
 // condition is false on a body that is not JSON.
 func (c *CondEval) Eval(d *Doc) bool {
-	doc, ok := d.JSON()
+	got, found, ok := d.lookup(c.path)
 	if !ok {
 		return false
 	}
-	got, found := c.path.Lookup(doc)
 	if c.op == condExists {
 		return found == c.exists
 	}
@@ -353,11 +371,7 @@ func CompileCapture(c Capture) (*Extractor, error) {
 func (x *Extractor) Extract(d *Doc) (string, bool) {
 	switch {
 	case x.path != nil:
-		doc, ok := d.JSON()
-		if !ok {
-			return "", false
-		}
-		v, found := x.path.Lookup(doc)
+		v, found, _ := d.lookup(x.path)
 		if !found || v == nil {
 			return "", false
 		}
