@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/engine"
+	"github.com/stampede-load/stampede/orchestrator/plan"
 )
 
 func main() {
@@ -58,10 +59,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	duration := fs.Duration("duration", 5*time.Second, "test length")
 	tick := fs.Duration("tick", engine.DefaultReleaseTick, "open model: release grid (engine.WithReleaseTick); 0 releases each arrival at its due time")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	planFile := fs.String("plan", "", "a plan file to run instead of the one-step GET (its target, load and duration replaced by the flags'; e.g. infra/bench/engineload/multistep.yaml)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	cfg, err := config(*target, *mode, *conns, *rate, *duration)
+	if err == nil && *planFile != "" {
+		cfg, err = fromPlan(*planFile, cfg)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "engineload:", err)
 		return 2
@@ -122,6 +127,19 @@ func config(target, mode string, conns int, rate float64, d time.Duration) (engi
 	default:
 		return engine.Config{}, fmt.Errorf("-mode %q: want closed or open", mode)
 	}
+	return cfg, nil
+}
+
+// fromPlan is the plan in file with base's target, load, connections,
+// duration and grace: the same load as the one-step GET, other steps.
+func fromPlan(file string, base engine.Config) (engine.Config, error) {
+	p, err := plan.Load(file)
+	if err != nil {
+		return engine.Config{}, err
+	}
+	cfg := p.Engine
+	cfg.Target, cfg.Load, cfg.MaxConns, cfg.MaxInflight = base.Target, base.Load, base.MaxConns, base.MaxInflight
+	cfg.Duration, cfg.Grace = base.Duration, base.Grace
 	return cfg, nil
 }
 

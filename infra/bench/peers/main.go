@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -27,11 +29,13 @@ func main() {
 
 // sample is one measured run.
 type sample struct {
-	tool, mode string
-	rate       int
-	elapsed    time.Duration
-	cpu        time.Duration // user+sys of the tool process
-	maxRSSKB   int64
+	tool, mode  string
+	rate        int
+	variant     string // job.variant
+	targetConns int64  // connections the slow target accepted (variantManyRSS)
+	elapsed     time.Duration
+	cpu         time.Duration // user+sys of the tool process
+	maxRSSKB    int64
 	parsed
 }
 
@@ -47,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	port := fs.Int("port", 18080, "nginx port on 127.0.0.1")
 	cpu := fs.Int("cpu", 1, "core the tools are pinned to with taskset (nginx gets the other); -1: no pinning")
 	only := fs.String("tools", "", "comma-separated subset of tools (default all)")
+	multistep := fs.String("multistep", "infra/bench/engineload/multistep.yaml", "the multi-step plan stampede also runs closed-loop (empty: skip)")
+	bigConns := fs.Int("bigconns", 500, "connections of stampede's peak-RSS run at -bigrate (0: skip)")
+	bigRate := fs.Int("bigrate", 10000, "open-model rate of the peak-RSS run")
+	bigDelay := fs.Duration("bigdelay", 45*time.Millisecond, "how long the peak-RSS run's target (in this process) takes per response, so that about bigrate×bigdelay connections are in use")
 	out := fs.String("out", "", "markdown file whose peer section (between markers) is replaced; empty: stdout only")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -74,6 +82,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer stopNginx()
 
 	url := fmt.Sprintf("http://127.0.0.1:%d/", *port)
+	slow, err := startSlowTarget(*bigDelay)
+	if err != nil {
+		fmt.Fprintln(stderr, "peers:", err)
+		return 1
+	}
+	defer slow.close()
 	ts := selectTools(tools(*bin, *engineload), *only)
 	var samples []sample
 	started := time.Now()
@@ -83,12 +97,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			for _, r := range openRates {
 				jobs = append(jobs, job{mode: modeOpen, rate: r, conns: *conns})
 			}
+			if t.name == "stampede" {
+				jobs = append(jobs, extraJobs(*multistep, *conns, *bigRate, *bigConns)...)
+			}
 			for _, j := range jobs {
 				if ctx.Err() != nil {
 					return 1
 				}
 				j.duration, j.url, j.dir = *duration, url, dir
+				if j.variant == variantManyRSS {
+					j.url = slow.url
+				}
+				conns0 := slow.conns.Load()
 				s, err := measure(t, j, *cpu)
+				s.targetConns = slow.conns.Load() - conns0
 				if errors.Is(err, errNoMode) {
 					continue
 				}
@@ -96,13 +118,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 					fmt.Fprintf(stderr, "peers: rep %d: %s %s %d: %v\n", rep+1, t.name, j.mode, j.rate, err)
 					continue
 				}
-				fmt.Fprintf(stderr, "rep %d %-8s %-6s %6d: %8.0f req/s %8.0f req/CPU-s p50 %7.0fµs p99 %7.0fµs rss %4d MB\n",
-					rep+1, s.tool, s.mode, s.rate, s.reqPerSec(), s.reqPerCPU(), s.p50Us, s.p99Us, s.maxRSSKB>>10)
+				fmt.Fprintf(stderr, "rep %d %-8s %-6s %6d %-16s: %8.0f req/s %8.0f req/CPU-s p50 %7.0fµs p99 %7.0fµs rss %4d MB\n",
+					rep+1, s.tool, s.mode, s.rate, s.variant, s.reqPerSec(), s.reqPerCPU(), s.p50Us, s.p99Us, s.maxRSSKB>>10)
 				samples = append(samples, s)
 			}
 		}
 	}
-	md := render(samples, started, *duration, *reps, *conns, *cpu)
+	md := render(samples, started, *duration, *reps, *conns, *cpu, *bigConns)
 	fmt.Fprint(stdout, md)
 	if *out != "" {
 		if err := splice(*out, md); err != nil {
@@ -114,6 +136,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 var errNoMode = errors.New("tool has no such mode")
+
+// Variants of stampede's extra runs.
+const (
+	variantMulti   = "multi-step plan"
+	variantManyRSS = "many connections"
+)
+
+// extraJobs are stampede's runs beyond the one-step GET: the multi-step
+// plan closed-loop with the usual connections, and the open model at
+// bigRate with bigConns connections for peak RSS.
+func extraJobs(multistep string, conns, bigRate, bigConns int) []job {
+	var jobs []job
+	if multistep != "" {
+		jobs = append(jobs, job{mode: modeClosed, conns: conns, variant: variantMulti, plan: multistep})
+	}
+	if bigConns > 0 && bigRate > 0 {
+		jobs = append(jobs, job{mode: modeOpen, rate: bigRate, conns: bigConns, variant: variantManyRSS})
+	}
+	return jobs
+}
 
 // measure runs one job and reads the tool process's rusage.
 func measure(t tool, j job, cpu int) (sample, error) {
@@ -144,11 +186,44 @@ func measure(t tool, j job, cpu int) (sample, error) {
 		return sample{}, err
 	}
 	return sample{
-		tool: t.name, mode: j.mode, rate: j.rate, elapsed: elapsed,
+		tool: t.name, mode: j.mode, rate: j.rate, variant: j.variant, elapsed: elapsed,
 		cpu:      time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
 		maxRSSKB: ru.Maxrss, parsed: p,
 	}, nil
 }
+
+// slowTarget answers every request after a delay, counting the
+// connections it accepts: the peak-RSS run's target, which needs hundreds
+// of requests in flight where nginx answers at once. It runs in this
+// process, so its CPU is not charged to the tool measured.
+type slowTarget struct {
+	url   string
+	conns atomic.Int64
+	srv   *http.Server
+}
+
+func startSlowTarget(delay time.Duration) (*slowTarget, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("slow target: %w", err)
+	}
+	t := &slowTarget{url: "http://" + ln.Addr().String() + "/"}
+	t.srv = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(delay)
+			io.WriteString(w, "hello, world\n")
+		}),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				t.conns.Add(1)
+			}
+		},
+	}
+	go t.srv.Serve(ln)
+	return t, nil
+}
+
+func (t *slowTarget) close() { t.srv.Close() }
 
 func (s sample) reqPerSec() float64 { return float64(s.requests) / s.elapsed.Seconds() }
 func (s sample) reqPerCPU() float64 { return float64(s.requests) / max(s.cpu.Seconds(), 1e-9) }
@@ -173,9 +248,14 @@ func selectTools(all []tool, only string) []tool {
 	return out
 }
 
+// apiBody is what nginx answers under /api/: the JSON the multi-step plan
+// (infra/bench/engineload/multistep.yaml) checks and captures from.
+const apiBody = `{"ok":true,"access_token":"eyJhbGciOiJIUzI1NiJ9.bench.c2lnbmF0dXJl","items":[{"id":4711,"name":"widget","price":9.99},{"id":4712,"name":"gadget","price":19.99}]}`
+
 // startNginx runs nginx in the foreground, one worker (pinned to core
-// nginxCPU when it is 0 or 1), serving a 13-byte body from every path with
-// access logging off and long keep-alive, and waits until it accepts.
+// nginxCPU when it is 0 or 1), serving a 13-byte body from every path but
+// /api/ (apiBody there) with access logging off and long keep-alive, and
+// waits until it accepts.
 func startNginx(dir string, port, nginxCPU int) (stop func(), err error) {
 	affinity := ""
 	if nginxCPU == 0 || nginxCPU == 1 {
@@ -199,9 +279,10 @@ http {
   server {
     listen 127.0.0.1:%[3]d;
     location / { default_type text/plain; return 200 "hello, world\n"; }
+    location /api/ { default_type application/json; return 200 '%[4]s'; }
   }
 }
-`, affinity, dir, port)
+`, affinity, dir, port, apiBody)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, fmt.Errorf("nginx config: %w", err)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestParsers(t *testing.T) {
@@ -64,5 +66,30 @@ func TestMedian(t *testing.T) {
 		if got := median(tt.in); got != tt.want {
 			t.Errorf("median(%v) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestRenderExtras(t *testing.T) {
+	sec := time.Second
+	samples := []sample{
+		{tool: "stampede", mode: modeClosed, elapsed: sec, cpu: sec, parsed: parsed{requests: 100000}},
+		{tool: "stampede", mode: modeClosed, variant: variantMulti, elapsed: sec, cpu: 2 * sec, parsed: parsed{requests: 130000}},
+		{tool: "stampede", mode: modeOpen, rate: 10000, variant: variantManyRSS, elapsed: sec, cpu: sec, maxRSSKB: 40 << 10, targetConns: 498,
+			parsed: parsed{requests: 10000, achievedRate: 9990, dropped: 3}},
+		{tool: "wrk", mode: modeClosed, elapsed: sec, cpu: sec, parsed: parsed{requests: 125000}},
+	}
+	md := render(samples, time.Unix(0, 0), 5*sec, 1, 50, 1, 500)
+	for _, want := range []string{
+		"| stampede | closed | max | 100000 |", "0.80×", // the peer table keeps the variants out
+		"| multi-step plan, closed | 50 | 130000 | 65000 (65000–65000) |", "65% of the one-step GET's req/CPU-s (goal ≥ 60%)",
+		"| one-step GET, open 10000 req/s, a target that waits before answering | 500 |",
+		"peak RSS 40 MB (goal < 64 MB) with 498 connections opened, achieved 9990 started/s, 3 dropped",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("render lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Count(md, "| stampede | closed |") != 1 {
+		t.Errorf("the variants leaked into the peer table:\n%s", md)
 	}
 }

@@ -17,7 +17,7 @@ const (
 
 // row is the medians of one (tool, mode, rate) over the repetitions.
 type row struct {
-	tool, mode                 string
+	tool, mode, variant        string
 	rate, n                    int
 	reqPerSec, reqPerCPU       float64
 	p50Us, p99Us               float64
@@ -26,6 +26,7 @@ type row struct {
 	latenessP99Us, achieved    float64
 	scheduling                 bool
 	minReqPerCPU, maxReqPerCPU float64
+	targetConns                float64
 }
 
 func median(xs []float64) float64 {
@@ -42,13 +43,13 @@ func median(xs []float64) float64 {
 
 func rows(samples []sample) []row {
 	type key struct {
-		tool, mode string
-		rate       int
+		tool, mode, variant string
+		rate                int
 	}
 	groups := map[key][]sample{}
 	var order []key
 	for _, s := range samples {
-		k := key{s.tool, s.mode, s.rate}
+		k := key{s.tool, s.mode, s.variant, s.rate}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -69,7 +70,7 @@ func rows(samples []sample) []row {
 			cpus[i] = s.reqPerCPU()
 		}
 		out = append(out, row{
-			tool: k.tool, mode: k.mode, rate: k.rate, n: len(g),
+			tool: k.tool, mode: k.mode, variant: k.variant, rate: k.rate, n: len(g),
 			reqPerSec: col(sample.reqPerSec), reqPerCPU: median(cpus),
 			minReqPerCPU: slices.Min(cpus), maxReqPerCPU: slices.Max(cpus),
 			p50Us: col(func(s sample) float64 { return s.p50Us }), p99Us: col(func(s sample) float64 { return s.p99Us }),
@@ -79,6 +80,7 @@ func rows(samples []sample) []row {
 			latenessP99Us: col(func(s sample) float64 { return s.latenessP99Us }),
 			achieved:      col(func(s sample) float64 { return s.achievedRate }),
 			scheduling:    g[0].hasSchedulingOut,
+			targetConns:   col(func(s sample) float64 { return float64(s.targetConns) }),
 		})
 	}
 	slices.SortStableFunc(out, func(a, b row) int {
@@ -90,9 +92,16 @@ func rows(samples []sample) []row {
 	return out
 }
 
-func render(samples []sample, started time.Time, d time.Duration, reps, conns, cpu int) string {
+func render(samples []sample, started time.Time, d time.Duration, reps, conns, cpu, bigConns int) string {
 	var b strings.Builder
-	rs := rows(samples)
+	var rs, extras []row
+	for _, r := range rows(samples) {
+		if r.variant != "" {
+			extras = append(extras, r)
+		} else {
+			rs = append(rs, r)
+		}
+	}
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "Measured %s on %s (%d cores, %s/%s), %s per run, median of %d repetitions, %d connections; tools pinned to core %d (-1: not pinned), nginx to the other.\n\n",
 		started.UTC().Format("2006-01-02 15:04 MST"), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, d, reps, conns, cpu)
@@ -125,7 +134,42 @@ func render(samples []sample, started time.Time, d time.Duration, reps, conns, c
 				100*(r.achieved-float64(r.rate))/float64(r.rate), r.late, r.dropped, us(r.latenessP99Us))
 		}
 	}
+	renderExtras(&b, rs, extras, conns, bigConns)
 	return b.String()
+}
+
+// renderExtras writes stampede's runs beyond the one-step GET against the
+// engine's goals: the multi-step plan's requests per CPU-second as a share
+// of the one-step GET's (goal ≥ 60%), peak RSS with many connections
+// (goal < 64 MB).
+func renderExtras(b *strings.Builder, rs, extras []row, conns, bigConns int) {
+	if len(extras) == 0 {
+		return
+	}
+	simple := 0.0
+	for _, r := range rs {
+		if r.tool == "stampede" && r.mode == modeClosed {
+			simple = r.reqPerCPU
+		}
+	}
+	b.WriteString("\nstampede beyond the one-step GET (medians): the multi-step plan (infra/bench/engineload/multistep.yaml: a setup token, templated query, headers and JSON bodies, JSON checks and captures) closed-loop, and the open model with many connections.\n\n")
+	b.WriteString("| run | connections | req/s | req/CPU-s (min–max) | p99 | peak RSS | against the goal |\n|---|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range extras {
+		run, conns, goal := "", conns, ""
+		switch r.variant {
+		case variantMulti:
+			run = "multi-step plan, closed"
+			if simple > 0 {
+				goal = fmt.Sprintf("%.0f%% of the one-step GET's req/CPU-s (goal ≥ 60%%)", 100*r.reqPerCPU/simple)
+			}
+		case variantManyRSS:
+			run, conns = fmt.Sprintf("one-step GET, open %d req/s, a target that waits before answering", r.rate), bigConns
+			goal = fmt.Sprintf("peak RSS %.0f MB (goal < 64 MB) with %.0f connections opened, achieved %.0f started/s, %.0f dropped",
+				r.rssMB, r.targetConns, r.achieved, r.dropped)
+		}
+		fmt.Fprintf(b, "| %s | %d | %.0f | %.0f (%.0f–%.0f) | %s | %.0f MB | %s |\n",
+			run, conns, r.reqPerSec, r.reqPerCPU, r.minReqPerCPU, r.maxReqPerCPU, us(r.p99Us), r.rssMB, goal)
+	}
 }
 
 // us formats microseconds.

@@ -27,6 +27,9 @@ type job struct {
 	duration time.Duration
 	url      string
 	dir      string // scratch directory for the tool's files
+	// variant names a stampede-only run beyond the one-step GET (empty for
+	// the runs every tool makes); plan is the plan file it runs, if any.
+	variant, plan string
 }
 
 // parsed is what a tool's output says. Latencies are microseconds.
@@ -37,6 +40,7 @@ type parsed struct {
 	latenessP99Us    float64 // stampede only
 	achievedRate     float64 // open model: offered arrivals started per second, when the tool says
 	hasSchedulingOut bool
+	failures         int64 // stampede only
 }
 
 // tool runs one load generator: cmd builds the command (nil: the tool has
@@ -53,6 +57,9 @@ func tools(bin, engineload string) []tool {
 			args := []string{"-url", j.url, "-mode", j.mode, "-conns", strconv.Itoa(j.conns), "-duration", j.duration.String()}
 			if j.mode == modeOpen {
 				args = append(args, "-rate", strconv.Itoa(j.rate))
+			}
+			if j.plan != "" {
+				args = append(args, "-plan", j.plan)
 			}
 			return exec.Command(engineload, args...)
 		}, parse: parseStampede},
@@ -94,9 +101,10 @@ func tools(bin, engineload string) []tool {
 
 func secs(d time.Duration) string { return strconv.Itoa(int(d.Seconds())) + "s" }
 
-func parseStampede(_ job, out []byte) (parsed, error) {
+func parseStampede(j job, out []byte) (parsed, error) {
 	var o struct {
 		Requests     int64   `json:"requests"`
+		Failures     int64   `json:"failures"`
 		P50          int64   `json:"service_p50_us"`
 		P99          int64   `json:"service_p99_us"`
 		Late         int64   `json:"late"`
@@ -107,7 +115,11 @@ func parseStampede(_ job, out []byte) (parsed, error) {
 	if err := json.Unmarshal(out, &o); err != nil {
 		return parsed{}, fmt.Errorf("stampede output: %w", err)
 	}
-	return parsed{requests: o.Requests, p50Us: float64(o.P50), p99Us: float64(o.P99), late: o.Late, dropped: o.Dropped,
+	if j.plan != "" && o.Failures > 0 {
+		// A plan whose checks fail measures error handling, not the plan.
+		return parsed{}, fmt.Errorf("%s: %d of %d requests failed (does nginx answer /api/ with apiBody?)", j.plan, o.Failures, o.Requests)
+	}
+	return parsed{requests: o.Requests, failures: o.Failures, p50Us: float64(o.P50), p99Us: float64(o.P99), late: o.Late, dropped: o.Dropped,
 		latenessP99Us: float64(o.LatenessP99), achievedRate: o.AchievedRate, hasSchedulingOut: true}, nil
 }
 
