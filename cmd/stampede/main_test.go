@@ -1,40 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/syncbuf"
 	"github.com/stampede-load/stampede/orchestrator/report"
 )
 
-// syncBuffer is a bytes.Buffer safe for a command writing while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runCLI runs the command line in-process and returns its exit code and output.
 func runCLI(ctx context.Context, args ...string) (code int, stdout, stderr string) {
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	code = run(ctx, args, &out, &errb)
 	return code, out.String(), errb.String()
 }
@@ -190,7 +171,7 @@ func TestExitCode(t *testing.T) {
 
 func TestTarget(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errs syncBuffer
+	var out, errs syncbuf.Buffer
 	done := make(chan int)
 	go func() { done <- run(ctx, []string{"target", "--addr", "127.0.0.1:0", "--no-delay"}, &out, &errs) }()
 	re := regexp.MustCompile(`http://127\.0\.0\.1:\d+`)

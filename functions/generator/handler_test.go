@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -381,23 +382,54 @@ func (s *failingStore) Put(ctx context.Context, key string, data []byte) error {
 	return s.Store.Put(ctx, key, data)
 }
 
+// TestHandleFinalWriteFails: a final result that cannot be written is
+// tried again Retries times within Reserve, the record is reported failed,
+// and the log says how many tries were made, counted, not assumed: when
+// Reserve ends the retries early the count is lower.
 func TestHandleFinalWriteFails(t *testing.T) {
 	t.Parallel()
-	tg := newTarget(t)
-	store := &failingStore{Store: dirstore.New(t.TempDir())}
-	ev := loadEvent(t, "sqs-task.json", tg, time.Now(), func(task *shard.Task) {
-		task.Config.Window.End = 200 * time.Millisecond
-	})
-	h := newHandler(store)
-	h.Retries = 2
-	resp, err := h.Handle(context.Background(), ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[0].MessageId {
-		t.Fatalf("BatchItemFailures = %+v, want the record", resp.BatchItemFailures)
-	}
-	if store.puts != 3 {
-		t.Errorf("final result written %d times, want 3 (1 + 2 retries)", store.puts)
+	for _, tc := range []struct {
+		name    string
+		retries int
+		reserve time.Duration // 0: DefaultReserve
+		puts    int
+	}{
+		{"all retries", 2, 0, 3},
+		// Tries at 0 and 200 ms; the next would be at 600 ms, past Reserve.
+		{"reserve ends them", 4, 400 * time.Millisecond, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tg := newTarget(t)
+			store := &failingStore{Store: dirstore.New(t.TempDir())}
+			ev := loadEvent(t, "sqs-task.json", tg, time.Now(), func(task *shard.Task) {
+				task.Config.Window.End = 200 * time.Millisecond
+			})
+			h := newHandler(store)
+			h.Retries, h.Reserve = tc.retries, tc.reserve
+			var mu sync.Mutex
+			var logs []string
+			h.Logf = func(f string, a ...any) {
+				mu.Lock()
+				defer mu.Unlock()
+				logs = append(logs, fmt.Sprintf(f, a...))
+			}
+			resp, err := h.Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[0].MessageId {
+				t.Fatalf("BatchItemFailures = %+v, want the record", resp.BatchItemFailures)
+			}
+			if store.puts != tc.puts {
+				t.Errorf("final result written %d times, want %d", store.puts, tc.puts)
+			}
+			want := fmt.Sprintf("write final result (%d tries): ", store.puts)
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.ContainsFunc(logs, func(l string) bool { return strings.Contains(l, want) }) {
+				t.Errorf("log %q; want a line saying %q", logs, want)
+			}
+		})
 	}
 }

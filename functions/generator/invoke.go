@@ -68,20 +68,22 @@ type Message struct {
 }
 
 // takeBurst leases m's task as take does, trying again with backoff when
-// the lease cannot be written. A retry that finds the lease taken checks
-// whose it is: an earlier try may have written it and lost the answer, and
-// then the task is this invocation's.
-func (h *Handler) takeBurst(ctx context.Context, m Message) (t *shard.Task, leased time.Time, done bool) {
+// the lease cannot be written, and says how many tries it made (fewer
+// than Retries+1 when ctx ends first). A retry that finds the lease taken
+// checks whose it is: an earlier try may have written it and lost the
+// answer, and then the task is this invocation's.
+func (h *Handler) takeBurst(ctx context.Context, m Message) (t *shard.Task, leased time.Time, done bool, tries int) {
 	backoff := firstBackoff
-	for try := 0; ; try++ {
+	for {
 		t, leased, done = h.take(ctx, m.ID, string(m.Body))
-		if done && t == nil && try > 0 {
+		tries++
+		if done && t == nil && tries > 1 {
 			if mine, at := h.ownLease(ctx, m); mine != nil {
-				return mine, at, true
+				return mine, at, true, tries
 			}
 		}
-		if done || try == h.retries() || !waitUntil(ctx, time.Now().Add(backoff)) {
-			return t, leased, done
+		if done || tries > h.retries() || !waitUntil(ctx, time.Now().Add(backoff)) {
+			return t, leased, done, tries
 		}
 		backoff *= 2
 	}
@@ -170,13 +172,13 @@ func (h *Handler) burst(ctx context.Context, b *shard.Burst) (*BurstOutcome, err
 			h.infof("generator: %s: no task in the burst queue after %v: nothing to do", from, h.opt(h.BurstWait, DefaultBurstWait))
 			return out, nil
 		}
-		t, leased, done := h.takeBurst(ctx, m)
+		t, leased, done, tries := h.takeBurst(ctx, m)
 		if err := h.Tasks.Delete(context.WithoutCancel(ctx), m.Receipt); err != nil {
 			// Harmless: a redelivery finds the lease and does no work.
 			h.logf("generator: %s: delete message %s: %v", from, m.ID, err)
 		}
 		if !done {
-			return out, fmt.Errorf("generator: %s: message %s: lease not written after %d tries; message deleted, the orchestrator dispatches the task again at its window's start", from, m.ID, h.retries()+1)
+			return out, fmt.Errorf("generator: %s: message %s: lease not written after %d tries; message deleted, the orchestrator dispatches the task again at its window's start", from, m.ID, tries)
 		}
 		if t == nil {
 			out.Skipped++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -258,7 +259,8 @@ func (f *leaseFaults) Create(ctx context.Context, key string, data []byte) error
 // A lease written whose answer was lost: the retry finds it, sees it names
 // this message, and runs the task. Faults on every try: nothing runs, the
 // message is deleted (the orchestrator sends the task again) and the
-// invocation says so.
+// invocation says so, with the number of tries made: fewer when the
+// invocation's deadline ends them.
 func TestInvokeBurstLeaseRetried(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -266,10 +268,13 @@ func TestInvokeBurstLeaseRetried(t *testing.T) {
 		faults        int
 		written, runs bool
 		creates       int
+		timeout       time.Duration // of the invocation; 0: none
 	}{
-		{"two faults", 2, false, true, 3},
-		{"answer lost", 1, true, true, 2},
-		{"every try", 100, false, false, 1 + generator.DefaultRetries},
+		{"two faults", 2, false, true, 3, 0},
+		{"answer lost", 1, true, true, 2, 0},
+		{"every try", 100, false, false, 1 + generator.DefaultRetries, 0},
+		// Tries at 0, 200 and 600 ms; the next would be at 1.4 s.
+		{"deadline", 100, false, false, 3, time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -277,13 +282,20 @@ func TestInvokeBurstLeaseRetried(t *testing.T) {
 			h, q, store, tasks := burstSetup(t, tg, "sqs-task.json", time.Now().Add(4*time.Second))
 			faults := &leaseFaults{Store: store, n: tc.faults, written: tc.written}
 			h.Store = faults
-			resp, err := h.Invoke(context.Background(), loadBurst(t))
+			ctx := context.Background()
+			if tc.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
+				defer cancel()
+			}
+			resp, err := h.Invoke(ctx, loadBurst(t))
 			task := tasks[0]
 			if faults.tries != tc.creates || q.Len() != 0 {
 				t.Errorf("%d lease tries, %d messages left; want %d, none", faults.tries, q.Len(), tc.creates)
 			}
 			if !tc.runs {
-				if err == nil || !strings.Contains(err.Error(), "lease not written after 5 tries; message deleted, the orchestrator dispatches the task again") || resp.Burst.Task != "" || tg.total() != 0 {
+				want := fmt.Sprintf("lease not written after %d tries; message deleted, the orchestrator dispatches the task again", faults.tries)
+				if err == nil || !strings.Contains(err.Error(), want) || resp.Burst.Task != "" || tg.total() != 0 {
 					t.Errorf("Invoke = %+v, %v; want the failure named and nothing run (%d requests)", resp.Burst, err, tg.total())
 				}
 				return

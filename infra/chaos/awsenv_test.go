@@ -17,6 +17,7 @@ import (
 
 	"github.com/stampede-load/stampede/infra/lambdaharness"
 	"github.com/stampede-load/stampede/infra/localaws"
+	"github.com/stampede-load/stampede/internal/syncbuf"
 	"github.com/stampede-load/stampede/orchestrator/report"
 	"github.com/stampede-load/stampede/orchestrator/s3store"
 	"github.com/stampede-load/stampede/orchestrator/sqsqueue"
@@ -65,9 +66,9 @@ type awsRegion struct {
 	sqsProxy, s3Proxy *FaultProxy
 	store             *s3store.Store // direct, for checks
 	fleet             *lambdaharness.Fleet
-	log               syncBuffer // the emulators' output and the harness's
-	config            string     // --aws-config file
-	env               []string   // the CLI's AWS environment
+	log               syncbuf.Buffer // the emulators' output and the harness's
+	config            string         // --aws-config file
+	env               []string       // the CLI's AWS environment
 	bins              lambdaharness.Binaries
 }
 

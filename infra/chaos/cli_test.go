@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/infra/lambdaharness"
+	"github.com/stampede-load/stampede/internal/syncbuf"
 	"github.com/stampede-load/stampede/orchestrator/report"
 )
 
@@ -84,7 +85,7 @@ func cleanupBuilds() {
 // cliRun is one stampede process.
 type cliRun struct {
 	cmd            *exec.Cmd
-	stdout, stderr syncBuffer
+	stdout, stderr syncbuf.Buffer
 	done           chan struct{}
 	code           int
 	exited         time.Time // when it exited (read after done)

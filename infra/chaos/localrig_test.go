@@ -9,6 +9,7 @@ import (
 
 	"github.com/stampede-load/stampede/functions/generator"
 	"github.com/stampede-load/stampede/functions/local"
+	"github.com/stampede-load/stampede/internal/syncbuf"
 	"github.com/stampede-load/stampede/orchestrator"
 	"github.com/stampede-load/stampede/orchestrator/dirstore"
 	"github.com/stampede-load/stampede/orchestrator/memqueue"
@@ -36,7 +37,7 @@ type localRig struct {
 
 	root  string
 	store *dirstore.Store
-	log   syncBuffer
+	log   syncbuf.Buffer
 
 	mu         sync.Mutex
 	deliveries map[string]int // per task "<region>/<id>"

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 )
 
@@ -47,29 +46,6 @@ func TestMain(m *testing.M) {
 	}
 	cleanupBuilds()
 	os.Exit(code)
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// Logf appends a formatted line.
-func (s *syncBuffer) Logf(format string, args ...any) {
-	fmt.Fprintf(s, format+"\n", args...)
 }
 
 // row records r in the table when the test ends: it passes unless the

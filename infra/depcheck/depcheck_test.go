@@ -82,8 +82,9 @@ func TestOnlyCmdStartsLambda(t *testing.T) {
 // the AWS SDK themselves; everything else reaches AWS through the small
 // interfaces their users define.
 var awsAdapters = []string{
-	module + "/orchestrator/awsstack",   // CloudFormation outputs, preflight
-	module + "/orchestrator/lambdafunc", // async invokes, reserved concurrency
+	module + "/orchestrator/awsstack",          // CloudFormation outputs, preflight
+	module + "/orchestrator/internal/awsretry", // the adapters' retryer and attempt counter
+	module + "/orchestrator/lambdafunc",        // async invokes, reserved concurrency
 	module + "/orchestrator/s3store",
 	module + "/orchestrator/sqsqueue",
 }

@@ -8,6 +8,7 @@
 // `npm ci --prefix infra/localaws` (.ci/run and `make test` do it); when
 // they are missing, StartSQS fails the test saying so — it never skips.
 //
-// It is test support: it imports the testing package, the AWS SDK and
-// gofakes3, and must not be imported by non-test code.
+// It is test support: it imports the testing package, the AWS SDK,
+// gofakes3 and internal/syncbuf, and must not be imported by non-test
+// code.
 package localaws

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
+	"github.com/stampede-load/stampede/internal/syncbuf"
 )
 
 // motoStartTimeout bounds moto_server's start (it imports a lot of Python).
@@ -37,7 +39,7 @@ func StartMoto(t testing.TB) string {
 	l.Close()
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("localaws: start moto_server: %v", err)

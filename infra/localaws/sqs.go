@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/syncbuf"
 )
 
 // Install is the command that installs StartSQS's npm dependencies, run
@@ -50,7 +52,7 @@ func StartSQS(t testing.TB) (endpoint string) {
 	cmd := exec.CommandContext(ctx, node, sqsScript, "0")
 	cmd.Dir = dir
 	out := &firstLine{ready: make(chan struct{})}
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = out, &stderr
 	// The script exits when its stdin closes: if this test process dies
 	// without running its cleanups, the server goes too.
@@ -162,22 +164,4 @@ func (w *firstLine) line() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return strings.TrimSpace(string(w.buf))
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -14,6 +14,7 @@
 // AWS_ENDPOINT_URL_LAMBDA points the client at a Lambda-compatible server
 // (the tests' infra/lambdaharness.Service).
 //
-// It imports the AWS SDK and the standard library only: not the
-// orchestrator nor the engine.
+// It imports the AWS SDK, orchestrator/internal/awsretry (the retryer and
+// the attempt counter it shares with the other AWS adapters) and the
+// standard library only: not the orchestrator nor the engine.
 package lambdafunc

@@ -2,17 +2,15 @@ package lambdafunc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/smithy-go/middleware"
+
+	"github.com/stampede-load/stampede/orchestrator/internal/awsretry"
 )
 
 // Defaults of WithRetry: enough for Lambda's invoke-rate throttling to
@@ -31,13 +29,14 @@ type Function struct {
 	name    string
 	retryer aws.Retryer
 
-	invokes, throttled, retries, calls atomic.Int64
+	invokes, calls atomic.Int64
+	tally          awsretry.Tally // retries and throttles of all of them
 }
 
 // Ops counts the requests a Function made, retried attempts included.
 type Ops struct {
 	Invokes   int64 // Invoke attempts
-	Throttled int64 // attempts answered 429 TooManyRequestsException
+	Throttled int64 // attempts throttled (429 TooManyRequestsException or another throttle code)
 	Retries   int64 // attempts that retried a failed one
 	Calls     int64 // concurrency requests (Get/Put/DeleteFunctionConcurrency)
 }
@@ -48,12 +47,12 @@ type Option func(*Function)
 // WithRetry sets the attempts per request (the first included) and the
 // longest backoff between attempts (DefaultMaxAttempts, DefaultMaxBackoff).
 func WithRetry(maxAttempts int, maxBackoff time.Duration) Option {
-	return func(f *Function) { f.retryer = newRetryer(max(1, maxAttempts), maxBackoff) }
+	return func(f *Function) { f.retryer = awsretry.New(maxAttempts, maxBackoff) }
 }
 
 // New returns the function name (a name or an ARN) reached through client.
 func New(client *lambda.Client, name string, opts ...Option) *Function {
-	f := &Function{client: client, name: name, retryer: newRetryer(DefaultMaxAttempts, DefaultMaxBackoff)}
+	f := &Function{client: client, name: name, retryer: awsretry.New(DefaultMaxAttempts, DefaultMaxBackoff)}
 	for _, o := range opts {
 		o(f)
 	}
@@ -65,7 +64,7 @@ func (f *Function) Name() string { return f.name }
 
 // Ops returns the requests made so far.
 func (f *Function) Ops() Ops {
-	return Ops{Invokes: f.invokes.Load(), Throttled: f.throttled.Load(), Retries: f.retries.Load(), Calls: f.calls.Load()}
+	return Ops{Invokes: f.invokes.Load(), Throttled: f.tally.Throttles.Load(), Retries: f.tally.Retries.Load(), Calls: f.calls.Load()}
 }
 
 // InvokeAsync invokes the function asynchronously (InvocationType Event)
@@ -120,39 +119,13 @@ func (f *Function) DeleteReserved(ctx context.Context) error {
 	return nil
 }
 
-// newRetryer is the SDK's standard retryer (TooManyRequestsException is
-// one of its throttle codes; 5xx and connection errors are retried too)
-// without the client-side retry quota.
-func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = maxAttempts
-		o.MaxBackoff = maxBackoff
-		o.RateLimiter = ratelimit.None
-	})
-}
-
-// call returns the per-request options: f's retryer, and a middleware
-// after the retry middleware that sees every attempt: it counts it into
-// counter, retries into f.retries and 429s into f.throttled.
+// call returns the per-request options: f's retryer (the SDK's standard
+// one, where TooManyRequestsException is a throttle code, without the
+// client-side retry quota), and counting every attempt into counter,
+// retries and throttled attempts into f.tally.
 func (f *Function) call(counter *atomic.Int64) func(*lambda.Options) {
 	return func(o *lambda.Options) {
 		o.Retryer = f.retryer
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			attempts := 0 // one stack per call; its attempts are sequential
-			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("StampedeCountAttempts",
-				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-					attempts++
-					counter.Add(1)
-					if attempts > 1 {
-						f.retries.Add(1)
-					}
-					out, md, err := next.HandleFinalize(ctx, in)
-					var tm *types.TooManyRequestsException
-					if errors.As(err, &tm) {
-						f.throttled.Add(1)
-					}
-					return out, md, err
-				}), middleware.After)
-		})
+		o.APIOptions = append(o.APIOptions, awsretry.Count(counter, &f.tally, nil))
 	}
 }

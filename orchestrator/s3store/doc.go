@@ -5,7 +5,9 @@
 // 5xx, throttling and network errors with a longer maximum backoff than
 // its default. It counts the requests it makes (Ops) for the cost model.
 //
-// It imports the AWS SDK, orchestrator/shard and the standard library: not
-// the orchestrator, the plan or the report (a generator's bootstrap uses
-// it). Only adapters like this one, cmd/ and infra/ may import the AWS SDK.
+// It imports the AWS SDK, orchestrator/shard, orchestrator/internal/awsretry
+// (the retryer and attempt counter the AWS adapters share) and the
+// standard library: not the orchestrator, the plan or the report (a
+// generator's bootstrap uses it). Only adapters like this one, cmd/ and
+// infra/ may import the AWS SDK.
 package s3store

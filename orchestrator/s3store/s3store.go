@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/stampede-load/stampede/orchestrator/internal/awsretry"
 	"github.com/stampede-load/stampede/orchestrator/shard"
 )
 
@@ -29,7 +30,8 @@ type Store struct {
 	retryer  aws.Retryer
 	pageSize int32 // keys per ListObjectsV2 page; 0: S3's default (1000)
 
-	puts, gets, lists, retries atomic.Int64
+	puts, gets, lists atomic.Int64
+	tally             awsretry.Tally // retries (and throttles) of all of them
 }
 
 // Ops counts the requests a Store made to S3, retried attempts included.
@@ -49,7 +51,7 @@ type Option func(*Store)
 // longest backoff between attempts (defaults DefaultMaxAttempts,
 // DefaultMaxBackoff). Backoff is exponential with full jitter.
 func WithRetry(maxAttempts int, maxBackoff time.Duration) Option {
-	return func(s *Store) { s.retryer = newRetryer(max(1, maxAttempts), maxBackoff) }
+	return func(s *Store) { s.retryer = newRetryer(maxAttempts, maxBackoff) }
 }
 
 // WithPageSize sets how many keys List asks for per ListObjectsV2 page
@@ -72,7 +74,7 @@ func (s *Store) Bucket() string { return s.bucket }
 
 // Ops returns the requests made so far.
 func (s *Store) Ops() Ops {
-	return Ops{Puts: s.puts.Load(), Gets: s.gets.Load(), Lists: s.lists.Load(), Retries: s.retries.Load()}
+	return Ops{Puts: s.puts.Load(), Gets: s.gets.Load(), Lists: s.lists.Load(), Retries: s.tally.Retries.Load()}
 }
 
 // Put writes data at key, replacing what was there.
@@ -105,15 +107,15 @@ func (s *Store) Create(ctx context.Context, key string, data []byte) error {
 
 // put sends one PutObject and returns how many attempts it took.
 func (s *Store) put(ctx context.Context, key string, data []byte, ifNoneMatch *string) (int, error) {
-	var a attempts
+	var c awsretry.Call
 	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(s.bucket),
 		Key:           aws.String(key),
 		Body:          bytes.NewReader(data), // seekable: the SDK rewinds it to retry
 		ContentLength: aws.Int64(int64(len(data))),
 		IfNoneMatch:   ifNoneMatch,
-	}, s.call(&s.puts, &a))
-	return a.n, a.explain(ctx, err)
+	}, s.call(&s.puts, &c))
+	return c.Attempts, c.Explain(ctx, err)
 }
 
 // Get returns the object at key, or shard.ErrNotFound.

@@ -8,8 +8,10 @@
 // side (Receive, Delete) is what the test harnesses, the burst dispatch and
 // the conformance suite (orchestrator/queuetest) use.
 //
-// It imports the AWS SDK and the standard library only: not the
-// orchestrator (so that a generator's bootstrap may use it without pulling
-// in plans and reports), nor the engine. Only adapters like this one, cmd/
-// and infra/ may import the AWS SDK.
+// It imports the AWS SDK, orchestrator/internal/awsretry (the retryer and
+// the attempt counter it shares with the other AWS adapters) and the
+// standard library only: not the orchestrator (so that a generator's
+// bootstrap may use it without pulling in plans and reports), nor the
+// engine. Only adapters like this one, cmd/ and infra/ may import the AWS
+// SDK.
 package sqsqueue

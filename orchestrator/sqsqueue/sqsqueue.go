@@ -1,15 +1,13 @@
 package sqsqueue
 
 import (
-	"context"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go/middleware"
+
+	"github.com/stampede-load/stampede/orchestrator/internal/awsretry"
 )
 
 // Limits of SQS that Send enforces before it asks.
@@ -42,7 +40,8 @@ type Queue struct {
 	backoff  time.Duration // longest wait between per-entry resends
 	retryer  aws.Retryer
 
-	sends, receives, deletes, retries atomic.Int64
+	sends, receives, deletes atomic.Int64
+	tally                    awsretry.Tally // retries (and throttles) of all of them
 }
 
 // Ops counts the requests a Queue made to SQS, retried attempts included
@@ -70,7 +69,7 @@ func WithInFlight(n int) Option {
 // DefaultMaxBackoff). Backoff is exponential with full jitter.
 func WithRetry(maxAttempts int, maxBackoff time.Duration) Option {
 	return func(q *Queue) {
-		q.retryer = newRetryer(max(1, maxAttempts), maxBackoff)
+		q.retryer = awsretry.New(maxAttempts, maxBackoff)
 		q.backoff = maxBackoff
 	}
 }
@@ -89,7 +88,7 @@ func New(client *sqs.Client, queueURL string, opts ...Option) *Queue {
 		inFlight: DefaultInFlight,
 		resends:  DefaultResends,
 		backoff:  DefaultMaxBackoff,
-		retryer:  newRetryer(DefaultMaxAttempts, DefaultMaxBackoff),
+		retryer:  awsretry.New(DefaultMaxAttempts, DefaultMaxBackoff),
 	}
 	for _, o := range opts {
 		o(q)
@@ -106,44 +105,15 @@ func (q *Queue) Ops() Ops {
 		Sends:    q.sends.Load(),
 		Receives: q.receives.Load(),
 		Deletes:  q.deletes.Load(),
-		Retries:  q.retries.Load(),
+		Retries:  q.tally.Retries.Load(),
 	}
-}
-
-// newRetryer is the SDK's standard retryer (throttling codes, 5xx and
-// connection errors are retried) without its client-side retry quota: a
-// load test's burst of sends must not fail because earlier ones were
-// throttled.
-func newRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = maxAttempts
-		o.MaxBackoff = maxBackoff
-		o.RateLimiter = ratelimit.None
-	})
 }
 
 // call returns the per-request options: q's retryer, and counting every
-// attempt into counter (and retries into q.retries).
+// attempt into counter (and retries into q.tally).
 func (q *Queue) call(counter *atomic.Int64) func(*sqs.Options) {
 	return func(o *sqs.Options) {
 		o.Retryer = q.retryer
-		o.APIOptions = append(o.APIOptions, countAttempts(counter, &q.retries))
-	}
-}
-
-// countAttempts adds a middleware after the retry middleware, so that it
-// sees every attempt of one operation.
-func countAttempts(counter, retries *atomic.Int64) func(*middleware.Stack) error {
-	return func(st *middleware.Stack) error {
-		attempts := 0 // one stack per operation call; attempts are sequential
-		return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("StampedeCountAttempts",
-			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-				attempts++
-				counter.Add(1)
-				if attempts > 1 {
-					retries.Add(1)
-				}
-				return next.HandleFinalize(ctx, in)
-			}), middleware.After)
+		o.APIOptions = append(o.APIOptions, awsretry.Count(counter, &q.tally, nil))
 	}
 }
