@@ -157,12 +157,14 @@ func extraJobs(multistep string, conns, bigRate, bigConns int) []job {
 	return jobs
 }
 
-// measure runs one job and reads the tool process's rusage.
+// measure runs one job and reads the tool process's rusage (CPU time) and
+// its peak RSS (peakRSS).
 func measure(t tool, j job, cpu int) (sample, error) {
 	cmd := t.cmd(j)
 	if cmd == nil {
 		return sample{}, errNoMode
 	}
+	prog := filepath.Base(cmd.Path)
 	if cpu >= 0 {
 		if p, err := exec.LookPath("taskset"); err == nil {
 			cmd.Args = append([]string{p, "-c", strconv.Itoa(cpu)}, cmd.Args...)
@@ -172,7 +174,16 @@ func measure(t tool, j job, cpu int) (sample, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	var rssKB int64
+	if err == nil {
+		done := make(chan struct{})
+		watched := make(chan int64)
+		go func() { watched <- peakRSS(cmd.Process.Pid, prog, done) }()
+		err = cmd.Wait()
+		close(done)
+		rssKB = <-watched
+	}
 	elapsed := time.Since(start)
 	if err != nil {
 		return sample{}, fmt.Errorf("%v: %w: %s", cmd.Args, err, lastLine(stderr.Bytes()))
@@ -181,6 +192,9 @@ func measure(t tool, j job, cpu int) (sample, error) {
 	if !ok {
 		return sample{}, errors.New("no rusage")
 	}
+	if rssKB == 0 {
+		return sample{}, fmt.Errorf("%v: no peak RSS read from /proc/%d/status", cmd.Args, cmd.Process.Pid)
+	}
 	p, err := t.parse(j, stdout.Bytes())
 	if err != nil {
 		return sample{}, err
@@ -188,8 +202,59 @@ func measure(t tool, j job, cpu int) (sample, error) {
 	return sample{
 		tool: t.name, mode: j.mode, rate: j.rate, variant: j.variant, elapsed: elapsed,
 		cpu:      time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		maxRSSKB: ru.Maxrss, parsed: p,
+		maxRSSKB: rssKB, parsed: p,
 	}, nil
+}
+
+// peakRSS watches process pid until done and returns the largest VmHWM
+// (peak resident set, KiB) it read while the process ran prog. rusage's
+// Maxrss cannot be used: a child forked from this process with a shared
+// address space (as os/exec does) is charged this process's peak RSS when
+// it execs, so every tool would seem at least as large as the benchmark
+// driver. VmHWM belongs to the address space the tool execed into; it only
+// grows, so polling every few milliseconds misses at most the last few.
+func peakRSS(pid int, prog string, done <-chan struct{}) int64 {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	if len(prog) > 15 {
+		prog = prog[:15] // the kernel's comm is 15 bytes at most
+	}
+	var peak int64
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			if name, hwm, ok := parseStatus(b); ok && name == prog {
+				peak = max(peak, hwm)
+			}
+		}
+		select {
+		case <-done:
+			return peak
+		case <-tick.C:
+		}
+	}
+}
+
+// parseStatus reads the Name and VmHWM (KiB) lines of /proc/PID/status.
+func parseStatus(b []byte) (name string, hwmKB int64, ok bool) {
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, found := strings.Cut(line, ":")
+		if !found {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "Name":
+			name = v
+		case "VmHWM":
+			n, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
+			if err != nil {
+				return "", 0, false
+			}
+			hwmKB, ok = n, true
+		}
+	}
+	return name, hwmKB, ok
 }
 
 // slowTarget answers every request after a delay, counting the

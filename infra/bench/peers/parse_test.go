@@ -2,7 +2,9 @@ package main
 
 import (
 	"math"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -92,4 +94,42 @@ func TestRenderExtras(t *testing.T) {
 	if strings.Count(md, "| stampede | closed |") != 1 {
 		t.Errorf("the variants leaked into the peer table:\n%s", md)
 	}
+}
+
+func TestParseStatus(t *testing.T) {
+	status := "Name:\tengineload\nUmask:\t0022\nState:\tS (sleeping)\nVmPeak:\t 1236200 kB\nVmHWM:\t    9876 kB\nVmRSS:\t    9000 kB\n"
+	name, hwm, ok := parseStatus([]byte(status))
+	if !ok || name != "engineload" || hwm != 9876 {
+		t.Errorf("parseStatus = %q, %d, %v; want engineload, 9876, true", name, hwm, ok)
+	}
+	if _, _, ok := parseStatus([]byte("Name:\tzombie\nState:\tZ (zombie)\n")); ok {
+		t.Error("a status without VmHWM (a zombie) was read as a sample")
+	}
+}
+
+// TestPeakRSSOfChild runs a real child that grows to a known size and
+// checks that peakRSS sees it and not this test process's own peak.
+func TestPeakRSSOfChild(t *testing.T) {
+	big := make([]byte, 64<<20) // this process: at least 64 MiB resident
+	for i := range big {
+		big[i] = 1
+	}
+	cmd := exec.Command("sleep", "0.3")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	got := make(chan int64)
+	go func() { got <- peakRSS(cmd.Process.Pid, "sleep", done) }()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	close(done)
+	kb := <-got
+	if kb <= 0 || kb > 16<<10 {
+		t.Errorf("peak RSS of sleep = %d KiB; want a few MiB, not this process's %d MiB", kb, len(big)>>20)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	t.Logf("sleep: VmHWM %d KiB, rusage Maxrss %d KiB", kb, ru.Maxrss)
+	big[0] = 2
 }
