@@ -101,6 +101,10 @@ type Load struct {
 	// DropAfter (open model): an arrival that waited longer than this for a
 	// free virtual user is dropped and counted (default: 1s).
 	DropAfter time.Duration `json:"drop_after,omitempty"`
+	// ReleaseTick (open model): the release grid (see WithReleaseTick);
+	// when set it overrides that option. Zero: the option's, by default
+	// DefaultReleaseTick.
+	ReleaseTick time.Duration `json:"release_tick,omitempty"`
 }
 
 // Stage is one ramp segment. Target is iterations/s (open) or users (closed).

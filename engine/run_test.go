@@ -338,6 +338,28 @@ func TestRunDrops(t *testing.T) {
 	}
 }
 
+// TestRunReleaseTick: a plan's release grid holds arrivals to its points.
+// At 100/s, arrivals are 10ms apart and the grid is every 20ms, so every
+// other arrival waits 10ms for its grid point (never less), whatever the
+// WithReleaseTick option says.
+func TestRunReleaseTick(t *testing.T) {
+	srv := newEchoServer(t, echoKnobs{})
+	cfg := runConfig(srv, 100, time.Second, Step{Name: "echo", URL: "/echo"})
+	cfg.Load.ReleaseTick = 20 * time.Millisecond
+	snap := mustRun(t, context.Background(), cfg, WithReleaseTick(0))
+	it := snap.Iterations
+	if it.Started != 100 || it.Dropped != 0 {
+		t.Fatalf("iterations %+v; want 100 started", it)
+	}
+	if it.Late < 50 {
+		t.Errorf("%d of 100 arrivals started more than 1ms late; want at least the 50 between grid points", it.Late)
+	}
+	// HDR precision: 10ms reads back within 0.1%.
+	if p := it.Lateness.Quantile(55); p < 9990*time.Microsecond {
+		t.Errorf("lateness p55 %v; want at least 10ms (half the arrivals wait for the next grid point)", p)
+	}
+}
+
 func TestRunCancel(t *testing.T) {
 	srv := newEchoServer(t, echoKnobs{})
 	cfg := runConfig(srv, 50, time.Minute, Step{Name: "c", URL: "/c"})

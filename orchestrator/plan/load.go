@@ -8,11 +8,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var loadKeys = []string{"model", "rate", "stages", "max_inflight", "max_conns", "drop_after", "users", "ramp_up"}
+var loadKeys = []string{"model", "rate", "stages", "max_inflight", "max_conns", "drop_after", "release_tick", "users", "ramp_up"}
 
 // openOnly and closedOnly name the load keys of one model.
 var (
-	openOnly   = []string{"rate", "drop_after"}
+	openOnly   = []string{"rate", "drop_after", "release_tick"}
 	closedOnly = []string{"users", "ramp_up"}
 )
 
@@ -74,6 +74,16 @@ func (p *parser) openLoad(f *fields) {
 	if d := f.get("drop_after"); d != nil {
 		if v, ok := p.positive(d, f.at("drop_after")); ok {
 			l.DropAfter = v
+		}
+	}
+	if d := f.get("release_tick"); d != nil {
+		if v, ok := p.duration(d, f.at("release_tick")); ok {
+			if v < MinReleaseTick || v > MaxReleaseTick {
+				p.at(d, f.at("release_tick"), "the default, 500µs, releases arrivals within half a millisecond; 5ms costs under a third of its CPU at 1,000 iterations/s",
+					"%s is outside %s to %s", formatDuration(v), formatDuration(MinReleaseTick), formatDuration(MaxReleaseTick))
+			} else {
+				l.ReleaseTick = v
+			}
 		}
 	}
 	r := f.get("rate")

@@ -125,6 +125,9 @@ func loadNode(e *engine.Config) *yaml.Node {
 	if !closed && l.DropAfter > 0 {
 		m.add("drop_after", durN(l.DropAfter))
 	}
+	if !closed && l.ReleaseTick > 0 {
+		m.add("release_tick", durN(l.ReleaseTick))
+	}
 	return m.node()
 }
 

@@ -54,6 +54,10 @@ const (
 	DefaultMaxInflight  = 256
 	DefaultMaxConns     = 512
 	DefaultDropAfter    = time.Second
+	// The range of load.release_tick (open model; unset: the engine's
+	// default, engine.DefaultReleaseTick).
+	MinReleaseTick = 50 * time.Microsecond
+	MaxReleaseTick = 50 * time.Millisecond
 	DefaultMaxBodyBytes = 1 << 20
 	DefaultGenerators   = 1
 	DefaultRegion       = "local"

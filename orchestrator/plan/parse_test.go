@@ -338,3 +338,33 @@ scenarios:
 		t.Errorf("setup reading a scenario capture: got %v", err)
 	}
 }
+
+func TestParseReleaseTick(t *testing.T) {
+	src := "target: http://127.0.0.1:8080\nduration: 1m\nload: {rate: 1000, release_tick: 5ms}\nscenarios: [{steps: [{get: /}]}]\n"
+	p, err := Parse("tick.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Engine.Load.ReleaseTick; got != 5*time.Millisecond {
+		t.Fatalf("release_tick parsed as %v; want 5ms", got)
+	}
+	out, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse("again.yaml", out, nil)
+	if err != nil {
+		t.Fatalf("marshalled plan does not parse: %v\n%s", err, out)
+	}
+	if got := again.Engine.Load.ReleaseTick; got != 5*time.Millisecond {
+		t.Errorf("release_tick after marshal and parse: %v; want 5ms\n%s", got, out)
+	}
+	// Unset, it stays zero: the engine's default applies.
+	def, err := Parse("def.yaml", []byte(strings.Replace(src, ", release_tick: 5ms", "", 1)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Engine.Load.ReleaseTick != 0 {
+		t.Errorf("release_tick defaults to %v; want 0 (the engine's default)", def.Engine.Load.ReleaseTick)
+	}
+}
