@@ -50,14 +50,14 @@ func TopLevelKeys() []string {
 
 // Defaults applied by Parse.
 const (
-	DefaultTimeout      = 30 * time.Second
-	DefaultMaxInflight  = 256
-	DefaultMaxConns     = 512
-	DefaultDropAfter    = time.Second
+	DefaultTimeout     = 30 * time.Second
+	DefaultMaxInflight = 256
+	DefaultMaxConns    = 512
+	DefaultDropAfter   = time.Second
 	// The range of load.release_tick (open model; unset: the engine's
 	// default, engine.DefaultReleaseTick).
-	MinReleaseTick = 50 * time.Microsecond
-	MaxReleaseTick = 50 * time.Millisecond
+	MinReleaseTick      = 50 * time.Microsecond
+	MaxReleaseTick      = 50 * time.Millisecond
 	DefaultMaxBodyBytes = 1 << 20
 	DefaultGenerators   = 1
 	DefaultRegion       = "local"
