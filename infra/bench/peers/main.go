@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	multistep := fs.String("multistep", "infra/bench/engineload/multistep.yaml", "the multi-step plan stampede also runs closed-loop (empty: skip)")
 	bigConns := fs.Int("bigconns", 500, "connections of stampede's peak-RSS run at -bigrate (0: skip)")
 	bigRate := fs.Int("bigrate", 10000, "open-model rate of the peak-RSS run")
+	coarseTick := fs.Duration("coarsetick", 5*time.Millisecond, "release grid of stampede's extra open-model run at the first -rates rate (0: skip)")
 	bigDelay := fs.Duration("bigdelay", 45*time.Millisecond, "how long the peak-RSS run's target (in this process) takes per response, so that about bigrate×bigdelay connections are in use")
 	out := fs.String("out", "", "markdown file whose peer section (between markers) is replaced; empty: stdout only")
 	if err := fs.Parse(args); err != nil {
@@ -99,6 +100,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			if t.name == "stampede" {
 				jobs = append(jobs, extraJobs(*multistep, *conns, *bigRate, *bigConns)...)
+				if *coarseTick > 0 {
+					jobs = append(jobs, job{mode: modeOpen, rate: openRates[0], conns: *conns, variant: variantCoarse, tick: *coarseTick})
+				}
 			}
 			for _, j := range jobs {
 				if ctx.Err() != nil {
@@ -124,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	md := render(samples, started, *duration, *reps, *conns, *cpu, *bigConns)
+	md := render(samples, started, *duration, *reps, *conns, *cpu, *bigConns, *coarseTick)
 	fmt.Fprint(stdout, md)
 	if *out != "" {
 		if err := splice(*out, md); err != nil {
@@ -141,6 +145,7 @@ var errNoMode = errors.New("tool has no such mode")
 const (
 	variantMulti   = "multi-step plan"
 	variantManyRSS = "many connections"
+	variantCoarse  = "coarse tick"
 )
 
 // extraJobs are stampede's runs beyond the one-step GET: the multi-step

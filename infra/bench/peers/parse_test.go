@@ -79,13 +79,17 @@ func TestRenderExtras(t *testing.T) {
 		{tool: "stampede", mode: modeOpen, rate: 10000, variant: variantManyRSS, elapsed: sec, cpu: sec, maxRSSKB: 40 << 10, targetConns: 498,
 			parsed: parsed{requests: 10000, achievedRate: 9990, dropped: 3}},
 		{tool: "wrk", mode: modeClosed, elapsed: sec, cpu: sec, parsed: parsed{requests: 125000}},
+		{tool: "stampede", mode: modeOpen, rate: 1000, elapsed: sec, cpu: 100 * time.Millisecond, parsed: parsed{requests: 1000}},
+		{tool: "stampede", mode: modeOpen, rate: 1000, variant: variantCoarse, elapsed: sec, cpu: 25 * time.Millisecond,
+			parsed: parsed{requests: 1000, latenessP99Us: 4900}},
 	}
-	md := render(samples, time.Unix(0, 0), 5*sec, 1, 50, 1, 500)
+	md := render(samples, time.Unix(0, 0), 5*sec, 1, 50, 1, 500, 5*time.Millisecond)
 	for _, want := range []string{
 		"| stampede | closed | max | 100000 |", "0.80×", // the peer table keeps the variants out
 		"| multi-step plan, closed | 50 | 130000 | 65000 (65000–65000) |", "65% of the one-step GET's req/CPU-s (goal ≥ 60%)",
 		"| one-step GET, open 10000 req/s, a target that waits before answering | 500 |",
 		"peak RSS 40 MB (goal < 64 MB) with 498 connections opened, achieved 9990 started/s, 3 dropped",
+		"| one-step GET, open 1000 req/s, release grid 5ms | 50 |", "2.5% of a core (goal ≤ 5% at 1,000 req/s; 10.0% with the default grid), lateness p99 4.90 ms",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("render lacks %q:\n%s", want, md)

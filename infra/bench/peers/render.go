@@ -92,7 +92,7 @@ func rows(samples []sample) []row {
 	return out
 }
 
-func render(samples []sample, started time.Time, d time.Duration, reps, conns, cpu, bigConns int) string {
+func render(samples []sample, started time.Time, d time.Duration, reps, conns, cpu, bigConns int, coarseTick time.Duration) string {
 	var b strings.Builder
 	var rs, extras []row
 	for _, r := range rows(samples) {
@@ -134,7 +134,7 @@ func render(samples []sample, started time.Time, d time.Duration, reps, conns, c
 				100*(r.achieved-float64(r.rate))/float64(r.rate), r.late, r.dropped, us(r.latenessP99Us))
 		}
 	}
-	renderExtras(&b, rs, extras, conns, bigConns)
+	renderExtras(&b, rs, extras, conns, bigConns, coarseTick)
 	return b.String()
 }
 
@@ -142,7 +142,7 @@ func render(samples []sample, started time.Time, d time.Duration, reps, conns, c
 // engine's goals: the multi-step plan's requests per CPU-second as a share
 // of the one-step GET's (goal ≥ 60%), peak RSS with many connections
 // (goal < 64 MB).
-func renderExtras(b *strings.Builder, rs, extras []row, conns, bigConns int) {
+func renderExtras(b *strings.Builder, rs, extras []row, conns, bigConns int, coarseTick time.Duration) {
 	if len(extras) == 0 {
 		return
 	}
@@ -162,6 +162,10 @@ func renderExtras(b *strings.Builder, rs, extras []row, conns, bigConns int) {
 			if simple > 0 {
 				goal = fmt.Sprintf("%.0f%% of the one-step GET's req/CPU-s (goal ≥ 60%%)", 100*r.reqPerCPU/simple)
 			}
+		case variantCoarse:
+			run = fmt.Sprintf("one-step GET, open %d req/s, release grid %v", r.rate, coarseTick)
+			goal = fmt.Sprintf("%.1f%% of a core (goal ≤ 5%% at 1,000 req/s; %.1f%% with the default grid), lateness p99 %s",
+				100*r.reqPerSec/r.reqPerCPU, 100*defaultCore(rs, r.rate), us(r.latenessP99Us))
 		case variantManyRSS:
 			run, conns = fmt.Sprintf("one-step GET, open %d req/s, a target that waits before answering", r.rate), bigConns
 			goal = fmt.Sprintf("peak RSS %.0f MB (goal < 64 MB) with %.0f connections opened, achieved %.0f started/s, %.0f dropped",
@@ -170,6 +174,17 @@ func renderExtras(b *strings.Builder, rs, extras []row, conns, bigConns int) {
 		fmt.Fprintf(b, "| %s | %d | %.0f | %.0f (%.0f–%.0f) | %s | %.0f MB | %s |\n",
 			run, conns, r.reqPerSec, r.reqPerCPU, r.minReqPerCPU, r.maxReqPerCPU, us(r.p99Us), r.rssMB, goal)
 	}
+}
+
+// defaultCore is the share of a core stampede's default-grid open-model
+// run at rate used (0 when there is none).
+func defaultCore(rs []row, rate int) float64 {
+	for _, r := range rs {
+		if r.tool == "stampede" && r.mode == modeOpen && r.rate == rate && r.reqPerCPU > 0 {
+			return r.reqPerSec / r.reqPerCPU
+		}
+	}
+	return 0
 }
 
 // us formats microseconds.

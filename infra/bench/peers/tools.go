@@ -30,6 +30,7 @@ type job struct {
 	// variant names a stampede-only run beyond the one-step GET (empty for
 	// the runs every tool makes); plan is the plan file it runs, if any.
 	variant, plan string
+	tick          time.Duration // stampede's release grid (0: its default)
 }
 
 // parsed is what a tool's output says. Latencies are microseconds.
@@ -60,6 +61,9 @@ func tools(bin, engineload string) []tool {
 			}
 			if j.plan != "" {
 				args = append(args, "-plan", j.plan)
+			}
+			if j.tick > 0 {
+				args = append(args, "-tick", j.tick.String())
 			}
 			return exec.Command(engineload, args...)
 		}, parse: parseStampede},
