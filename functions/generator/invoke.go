@@ -120,16 +120,16 @@ func (h *Handler) retries() int {
 var ErrUnknownEvent = errors.New("generator: event has neither Records (SQS) nor " + shard.BurstKey)
 
 // Invoke serves both event shapes; it is what cmd/generator hands to
-// lambda.Start. An SQS event goes to Handle; a burst invocation takes its
-// task from Tasks (see burst).
+// lambda.Start. An SQS event (a "Records" list, empty or not) goes to
+// Handle; a burst invocation takes its task from Tasks (see burst).
 func (h *Handler) Invoke(ctx context.Context, ev Event) (Response, error) {
 	switch {
-	case len(ev.Records) > 0:
-		resp, err := h.Handle(ctx, events.SQSEvent{Records: ev.Records})
-		return Response{SQSEventResponse: resp}, err
-	case ev.Burst != nil:
+	case ev.Burst != nil && len(ev.Records) == 0:
 		out, err := h.burst(ctx, ev.Burst)
 		return Response{Burst: out}, err
+	case ev.Records != nil: // an SQS event, even one with no records
+		resp, err := h.Handle(ctx, events.SQSEvent{Records: ev.Records})
+		return Response{SQSEventResponse: resp}, err
 	}
 	return Response{}, ErrUnknownEvent
 }

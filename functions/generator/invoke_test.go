@@ -211,6 +211,13 @@ func TestInvokeShapes(t *testing.T) {
 	if _, err := h.Invoke(context.Background(), generator.Event{}); !errors.Is(err, generator.ErrUnknownEvent) {
 		t.Errorf("empty event: %v, want ErrUnknownEvent", err)
 	}
+	var noRecords generator.Event // what {"Records":[]} decodes to: an SQS event with nothing to do
+	if err := json.Unmarshal([]byte(`{"Records":[]}`), &noRecords); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := h.Invoke(context.Background(), noRecords); err != nil || len(resp.BatchItemFailures) != 0 || resp.Burst != nil {
+		t.Errorf(`Invoke({"Records":[]}) = %+v, %v; want no failures`, resp, err)
+	}
 	if _, err := h.Invoke(context.Background(), loadBurst(t)); err == nil {
 		t.Error("a burst invocation without a burst queue succeeded")
 	}
