@@ -47,7 +47,7 @@ const DefaultReleaseTick = 500 * time.Microsecond
 // is part of its response times (measured from the due time). A larger
 // tick costs less CPU at low rates and adds up to tick to every response
 // time: at 1,000 req/s, where arrivals 1ms apart share no wake-up at the
-// default tick, about 9.5% of a core with it against 2.7% with 5ms
+// default tick, 8-10% of a core with it against about 3% with 5ms
 // (docs/benchmarks.md). Zero or less releases each arrival at its own due
 // time. The default is DefaultReleaseTick; a Config's Load.ReleaseTick
 // overrides this option.

@@ -61,7 +61,7 @@ func TestParseErrors(t *testing.T) {
 		{"closed key in open model", "target: http://127.0.0.1:8080\nduration: 1m\nload: {rate: 5, users: 3}\nscenarios: [{steps: [{get: /}]}]\n",
 			[]string{`3:17: load.users: users is for the closed model (hint: add model: closed, or use rate for the open model)`}},
 		{"release_tick too fine", "target: http://127.0.0.1:8080\nduration: 1m\nload: {rate: 5, release_tick: 10us}\nscenarios: [{steps: [{get: /}]}]\n",
-			[]string{`3:31: load.release_tick: 10µs is outside 50µs to 50ms (hint: the default, 500µs, releases arrivals within half a millisecond; 5ms costs under a third of its CPU at 1,000 iterations/s)`}},
+			[]string{`3:31: load.release_tick: 10µs is outside 50µs to 50ms (hint: the default, 500µs, releases arrivals within half a millisecond; 5ms costs well under half its CPU at 1,000 iterations/s)`}},
 		{"release_tick in the closed model", "target: http://127.0.0.1:8080\nduration: 1m\nload: {model: closed, users: 3, release_tick: 5ms}\nscenarios: [{steps: [{get: /}]}]\n",
 			[]string{`3:33: load.release_tick: release_tick is for the open model (hint: the closed model uses users, ramp_up and stages)`}},
 		{"zero load", "target: http://127.0.0.1:8080\nduration: 1m\nload: {rate: 0}\nscenarios: [{steps: [{get: /}]}]\n",

@@ -79,7 +79,7 @@ func (p *parser) openLoad(f *fields) {
 	if d := f.get("release_tick"); d != nil {
 		if v, ok := p.duration(d, f.at("release_tick")); ok {
 			if v < MinReleaseTick || v > MaxReleaseTick {
-				p.at(d, f.at("release_tick"), "the default, 500µs, releases arrivals within half a millisecond; 5ms costs under a third of its CPU at 1,000 iterations/s",
+				p.at(d, f.at("release_tick"), "the default, 500µs, releases arrivals within half a millisecond; 5ms costs well under half its CPU at 1,000 iterations/s",
 					"%s is outside %s to %s", formatDuration(v), formatDuration(MinReleaseTick), formatDuration(MaxReleaseTick))
 			} else {
 				l.ReleaseTick = v
