@@ -30,15 +30,16 @@ run: build
 	echo "demo target on http://$(ADDR) (log: bin/target.log)"; \
 	$(BIN) run $(PLAN) --target http://$(ADDR)
 
-## test: vet and race-test every package
+## test: vet and race-test every package (infra/chaos through `make chaos`, which prints its table)
 test: infra/localaws/node_modules
 	$(GO) vet ./...
-	$(GO) test -race ./...
+	$(GO) test -race $$($(GO) list ./... | grep -v '/infra/chaos$$')
+	$(MAKE) --no-print-directory chaos
 
-## chaos: the reliability scenarios on the local backend and the AWS-integration path; prints their table (also in bin/chaos.md)
+## chaos: the reliability scenarios on the local backend and the AWS-integration path, race-tested; prints their table (also in bin/chaos.md)
 chaos: infra/localaws/node_modules
 	@mkdir -p bin
-	cd infra/chaos && $(GO) test -count=1 -timeout 15m -run 'TestChaos' -chaos.table ../../bin/chaos.md
+	cd infra/chaos && $(GO) test -race -count=1 -timeout 15m -chaos.table ../../bin/chaos.md
 
 # The local SQS server (npm) that the AWS adapters' tests start.
 infra/localaws/node_modules: infra/localaws/package-lock.json
@@ -85,8 +86,7 @@ bench-peers:
 
 ## bench-fleet: the fleet figures of docs/benchmarks.md: split and enqueue 10,000 tasks (in-process queue and local-aws-sqs), collect and merge 10,000 results, the merge's hot paths side by side, the generator's cold start under the RIE
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
-bench-fleet:
-	@test -f infra/localaws/node_modules/local-aws-sqs/package.json || npm ci --prefix infra/localaws --no-audit --no-fund
+bench-fleet: infra/localaws/node_modules
 	$(GO) test -run xxx -bench Fleet -benchtime 1x -count 3 -timeout 60m ./orchestrator/
 	@mkdir -p bin
 	$(GO) test -run xxx -bench AddResult -count 6 ./engine/ > bin/bench-merge.txt
