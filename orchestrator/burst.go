@@ -268,16 +268,3 @@ func claim(ctx context.Context, store shard.Store, t *shard.Task) error {
 	}
 	return nil
 }
-
-// stopMarker returns the run's stop marker's reason, "" if there is none
-// (or it cannot be read now: the next poll asks again).
-func (w *watcher) stopMarker(ctx context.Context) string {
-	body, err := w.store.Get(ctx, shard.StopKey(w.runID))
-	if err != nil {
-		return ""
-	}
-	if len(body) == 0 {
-		return StopExternal
-	}
-	return string(body)
-}

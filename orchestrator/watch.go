@@ -118,10 +118,14 @@ func (w *watcher) watch(ctx context.Context) (stopped string) {
 	defer tick.Stop()
 	done := ctx.Done()
 	deadline := w.deadline
-	stop := func(reason string, drain time.Duration) {
+	// halt ends the run within drain; stop also writes the stop marker.
+	halt := func(reason string, drain time.Duration) {
 		w.stop()
 		stopped = reason
 		deadline = minTime(deadline, time.Now().Add(drain))
+	}
+	stop := func(reason string, drain time.Duration) {
+		halt(reason, drain)
 		if err := w.store.Put(store, shard.StopKey(w.runID), []byte(reason)); err != nil {
 			stopped = reason + " (stop marker not written: " + err.Error() + ")"
 		}
@@ -136,15 +140,12 @@ func (w *watcher) watch(ctx context.Context) (stopped string) {
 				stop(reason, w.grace+StopDrain)
 			}
 		}
-		if stopped == "" { // stopped from elsewhere (`stampede stop`)
-			if reason := w.stopMarker(store); reason != "" {
-				w.stop()
-				stopped = reason
-				deadline = minTime(deadline, time.Now().Add(w.grace+StopDrain))
-			}
-		}
 		if stopped == "" {
-			w.redispatch.check(store, time.Now(), w.leased)
+			if reason := w.stopMarker(store); reason != "" { // stopped from elsewhere (`stampede stop`)
+				halt(reason, w.grace+StopDrain)
+			} else {
+				w.redispatch.check(store, time.Now(), w.leased)
+			}
 		}
 		if p.Finished == p.Expected || !time.Now().Before(deadline) {
 			return stopped
@@ -162,6 +163,19 @@ func (w *watcher) watch(ctx context.Context) (stopped string) {
 		case <-tick.C:
 		}
 	}
+}
+
+// stopMarker returns the run's stop marker's reason, "" if there is none
+// (or it cannot be read now: the next poll asks again).
+func (w *watcher) stopMarker(ctx context.Context) string {
+	body, err := w.store.Get(ctx, shard.StopKey(w.runID))
+	if err != nil {
+		return ""
+	}
+	if len(body) == 0 {
+		return StopExternal
+	}
+	return string(body)
 }
 
 func minTime(a, b time.Time) time.Time {
