@@ -153,12 +153,12 @@ func newRedispatch(b Backend, tasks []shard.Task, epoch time.Time) *redispatch {
 }
 
 // check dispatches again, once per slice whose window has started and not
-// ended by now, the slice's tasks that leased (the latest lease listing:
-// task names) does not hold. A nil leased (the listing failed) waits for
-// the next poll. A task whose second dispatch fails stays missing, named
-// in the report.
-func (r *redispatch) check(ctx context.Context, now time.Time, leased map[string]bool) {
-	if r == nil || leased == nil {
+// ended by now, the slice's tasks whose lease key leases (the latest lease
+// listing, as watcher.list returns it) does not hold. A nil leases (the
+// listing failed) waits for the next poll. A task whose second dispatch
+// fails stays missing, named in the report.
+func (r *redispatch) check(ctx context.Context, now time.Time, leases map[string]string) {
+	if r == nil || leases == nil {
 		return
 	}
 	for i, w := range r.waves {
@@ -171,7 +171,7 @@ func (r *redispatch) check(ctx context.Context, now time.Time, leased map[string
 		}
 		var again []shard.Task
 		for _, t := range w.tasks {
-			if !leased[taskName(t.Region, t.ID)] {
+			if _, ok := leases[shard.LeaseKey(t.RunID, t.Region, t.ID)]; !ok {
 				again = append(again, t)
 			}
 		}

@@ -217,10 +217,10 @@ func TestRedispatch(t *testing.T) {
 	if newRedispatch(Backend{Queues: b.Queues}, tasks, epoch) != nil {
 		t.Error("a second chance without burst dispatch")
 	}
-	leased := map[string]bool{}
+	leased := map[string]string{}
 	for _, tk := range tasks {
 		if tk.ID != "g0001-s00" && tk.ID != "g0002-s01" {
-			leased[taskName(tk.Region, tk.ID)] = true
+			leased[shard.LeaseKey(tk.RunID, tk.Region, tk.ID)] = taskName(tk.Region, tk.ID)
 		}
 	}
 	r.check(ctx, epoch.Add(-time.Millisecond), leased) // before slice 0

@@ -47,10 +47,10 @@ type watcher struct {
 	finals      map[string]bool        // tasks whose final result is merged into finalTotal
 	finalTotal  *engine.Snapshot       // every final result read so far
 	checkpoints map[string]*checkpoint // latest checkpoint of each unfinished task
-	// leased holds the tasks the latest lease listing found (nil when it
-	// failed); redispatch, on a burst backend, sends unleased tasks again
-	// at their window's start.
-	leased     map[string]bool
+	// leases is the latest lease listing (nil when it failed); redispatch,
+	// on a burst backend, sends unleased tasks again at their window's
+	// start.
+	leases     map[string]string
 	redispatch *redispatch
 
 	// stopped is closed (by stop) once the run is stopped, for sendLater;
@@ -144,7 +144,7 @@ func (w *watcher) watch(ctx context.Context) (stopped string) {
 			if reason := w.stopMarker(store); reason != "" { // stopped from elsewhere (`stampede stop`)
 				halt(reason, w.grace+StopDrain)
 			} else {
-				w.redispatch.check(store, time.Now(), w.leased)
+				w.redispatch.check(store, time.Now(), w.leases)
 			}
 		}
 		if p.Finished == p.Expected || !time.Now().Before(deadline) {
@@ -197,13 +197,7 @@ func (w *watcher) poll(ctx context.Context) Progress {
 	}
 	leases := w.list(ctx, shard.LeasesPrefix(w.runID), shard.ParseLeaseKey)
 	p.Leased = len(leases)
-	w.leased = nil
-	if leases != nil {
-		w.leased = make(map[string]bool, len(leases))
-		for _, name := range leases {
-			w.leased[name] = true
-		}
-	}
+	w.leases = leases
 	results := w.list(ctx, shard.ResultsPrefix(w.runID), shard.ParseResultKey)
 	p.Regions = w.byRegion(leases, results)
 	p.Finished = len(results)
