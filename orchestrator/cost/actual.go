@@ -209,8 +209,7 @@ func (c *Cost) receiveRequests() map[string]int64 {
 
 func taskName(region, id string) string { return region + "/" + id }
 
-// sendRequests is the SQS send requests of region's tasks: each slice's
-// tasks go out together (a wave), in batches of SQSBatch.
+// sendRequests is the SQS send requests of region's tasks (waveSends).
 func sendRequests(tasks []shard.Task, region string) int64 {
 	bySlice := map[int][]int{}
 	for i := range tasks {
@@ -221,6 +220,13 @@ func sendRequests(tasks []shard.Task, region string) int64 {
 			bySlice[tasks[i].Slice] = append(bySlice[tasks[i].Slice], len(b))
 		}
 	}
+	return waveSends(bySlice)
+}
+
+// waveSends is the SQS send requests of task bodies (sizes in bytes, by
+// slice): each slice's tasks go out together (a wave), in batches of
+// SQSBatch.
+func waveSends(bySlice map[int][]int) int64 {
 	var n int64
 	for _, sizes := range bySlice {
 		n += SendRequests(sizes)
