@@ -59,7 +59,10 @@ func (c *Cost) AddActual(ctx context.Context, store shard.Store, res *orchestrat
 	if err != nil {
 		return fmt.Errorf("actual cost of run %s: %w", res.RunID, err)
 	}
-	receives := c.receiveRequests()
+	var receives map[string]int64 // by task, burst path only
+	if burst {
+		receives = c.receiveRequests()
+	}
 	var first, last time.Time
 	byRegion := map[string]*Usage{}
 	claimed := map[string]int64{}
