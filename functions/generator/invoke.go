@@ -16,7 +16,7 @@ import (
 const (
 	// DefaultBurstWait is how long a burst invocation long-polls its queue
 	// for a task before it concludes there is none for it.
-	DefaultBurstWait = 10 * time.Second
+	DefaultBurstWait = shard.BurstWait
 	// DefaultBurstMessages is the most messages one burst invocation takes
 	// while looking for a task with work in it.
 	DefaultBurstMessages = 10

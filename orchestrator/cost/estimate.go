@@ -30,10 +30,10 @@ const (
 	// DefaultMemoryMB is the generator's memory when the plan sets none.
 	DefaultMemoryMB = plan.DefaultMemoryMB
 	// BurstWait is how long a burst invocation long-polls the burst queue
-	// before it concludes there is no task for it (as
-	// functions/generator.DefaultBurstWait): what an invocation that finds
-	// no message is billed for.
-	BurstWait = 10 * time.Second
+	// before it concludes there is no task for it (shard.BurstWait, the
+	// generator's default): what an invocation that finds no message is
+	// billed for.
+	BurstWait = shard.BurstWait
 )
 
 // Options are the model's knobs; zero values take the defaults.
