@@ -138,8 +138,6 @@ type redispatch struct {
 	b     Backend
 	waves []wave // by slice; at: the window's start
 	done  []bool
-	// sent names the tasks sent again, "<region>/<task-id>".
-	sent []string
 }
 
 // newRedispatch returns the second chance of b's tasks (nil unless b
@@ -179,9 +177,6 @@ func (r *redispatch) check(ctx context.Context, now time.Time, leases map[string
 			continue
 		}
 		_ = dispatch(ctx, r.b, again)
-		for _, t := range again {
-			r.sent = append(r.sent, taskName(t.Region, t.ID))
-		}
 	}
 }
 
