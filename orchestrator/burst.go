@@ -90,11 +90,16 @@ func invokeAll(ctx context.Context, invokers map[string]Invoker, runID string, s
 		failed = map[string]int{}
 		first  error
 	)
-	for _, r := range regions {
+	payloads := make(map[string][]byte, len(regions))
+	for _, r := range regions { // all of them before any invoke goes out
 		payload, err := shard.EncodeBurst(shard.Burst{RunID: runID, Region: r, Slice: slice})
 		if err != nil {
 			return fmt.Errorf("invoke %s: %w", r, err)
 		}
+		payloads[r] = payload
+	}
+	for _, r := range regions {
+		payload := payloads[r]
 		for range len(bodies[r]) {
 			sem <- struct{}{}
 			wg.Go(func() {
