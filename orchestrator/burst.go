@@ -90,11 +90,16 @@ func invokeAll(ctx context.Context, invokers map[string]Invoker, runID string, s
 		failed = map[string]int{}
 		first  error
 	)
-	for _, r := range regions {
+	payloads := make(map[string][]byte, len(regions))
+	for _, r := range regions { // all of them before any invoke goes out
 		payload, err := shard.EncodeBurst(shard.Burst{RunID: runID, Region: r, Slice: slice})
 		if err != nil {
 			return fmt.Errorf("invoke %s: %w", r, err)
 		}
+		payloads[r] = payload
+	}
+	for _, r := range regions {
+		payload := payloads[r]
 		for range len(bodies[r]) {
 			sem <- struct{}{}
 			wg.Go(func() {
@@ -138,8 +143,6 @@ type redispatch struct {
 	b     Backend
 	waves []wave // by slice; at: the window's start
 	done  []bool
-	// sent names the tasks sent again, "<region>/<task-id>".
-	sent []string
 }
 
 // newRedispatch returns the second chance of b's tasks (nil unless b
@@ -153,12 +156,12 @@ func newRedispatch(b Backend, tasks []shard.Task, epoch time.Time) *redispatch {
 }
 
 // check dispatches again, once per slice whose window has started and not
-// ended by now, the slice's tasks that leased (the latest lease listing:
-// task names) does not hold. A nil leased (the listing failed) waits for
-// the next poll. A task whose second dispatch fails stays missing, named
-// in the report.
-func (r *redispatch) check(ctx context.Context, now time.Time, leased map[string]bool) {
-	if r == nil || leased == nil {
+// ended by now, the slice's tasks whose lease key leases (the latest lease
+// listing, as watcher.list returns it) does not hold. A nil leases (the
+// listing failed) waits for the next poll. A task whose second dispatch
+// fails stays missing, named in the report.
+func (r *redispatch) check(ctx context.Context, now time.Time, leases map[string]string) {
+	if r == nil || leases == nil {
 		return
 	}
 	for i, w := range r.waves {
@@ -171,7 +174,7 @@ func (r *redispatch) check(ctx context.Context, now time.Time, leased map[string
 		}
 		var again []shard.Task
 		for _, t := range w.tasks {
-			if !leased[taskName(t.Region, t.ID)] {
+			if _, ok := leases[shard.LeaseKey(t.RunID, t.Region, t.ID)]; !ok {
 				again = append(again, t)
 			}
 		}
@@ -179,9 +182,6 @@ func (r *redispatch) check(ctx context.Context, now time.Time, leased map[string
 			continue
 		}
 		_ = dispatch(ctx, r.b, again)
-		for _, t := range again {
-			r.sent = append(r.sent, taskName(t.Region, t.ID))
-		}
 	}
 }
 
@@ -267,17 +267,4 @@ func claim(ctx context.Context, store shard.Store, t *shard.Task) error {
 		return fmt.Errorf("claim %s/%s: %w", t.Region, t.ID, err)
 	}
 	return nil
-}
-
-// stopMarker returns the run's stop marker's reason, "" if there is none
-// (or it cannot be read now: the next poll asks again).
-func (w *watcher) stopMarker(ctx context.Context) string {
-	body, err := w.store.Get(ctx, shard.StopKey(w.runID))
-	if err != nil {
-		return ""
-	}
-	if len(body) == 0 {
-		return StopExternal
-	}
-	return string(body)
 }

@@ -47,10 +47,10 @@ type watcher struct {
 	finals      map[string]bool        // tasks whose final result is merged into finalTotal
 	finalTotal  *engine.Snapshot       // every final result read so far
 	checkpoints map[string]*checkpoint // latest checkpoint of each unfinished task
-	// leased holds the tasks the latest lease listing found (nil when it
-	// failed); redispatch, on a burst backend, sends unleased tasks again
-	// at their window's start.
-	leased     map[string]bool
+	// leases is the latest lease listing (nil when it failed); redispatch,
+	// on a burst backend, sends unleased tasks again at their window's
+	// start.
+	leases     map[string]string
 	redispatch *redispatch
 
 	// stopped is closed (by stop) once the run is stopped, for sendLater;
@@ -118,10 +118,14 @@ func (w *watcher) watch(ctx context.Context) (stopped string) {
 	defer tick.Stop()
 	done := ctx.Done()
 	deadline := w.deadline
-	stop := func(reason string, drain time.Duration) {
+	// halt ends the run within drain; stop also writes the stop marker.
+	halt := func(reason string, drain time.Duration) {
 		w.stop()
 		stopped = reason
 		deadline = minTime(deadline, time.Now().Add(drain))
+	}
+	stop := func(reason string, drain time.Duration) {
+		halt(reason, drain)
 		if err := w.store.Put(store, shard.StopKey(w.runID), []byte(reason)); err != nil {
 			stopped = reason + " (stop marker not written: " + err.Error() + ")"
 		}
@@ -136,15 +140,12 @@ func (w *watcher) watch(ctx context.Context) (stopped string) {
 				stop(reason, w.grace+StopDrain)
 			}
 		}
-		if stopped == "" { // stopped from elsewhere (`stampede stop`)
-			if reason := w.stopMarker(store); reason != "" {
-				w.stop()
-				stopped = reason
-				deadline = minTime(deadline, time.Now().Add(w.grace+StopDrain))
-			}
-		}
 		if stopped == "" {
-			w.redispatch.check(store, time.Now(), w.leased)
+			if reason := w.stopMarker(store); reason != "" { // stopped from elsewhere (`stampede stop`)
+				halt(reason, w.grace+StopDrain)
+			} else {
+				w.redispatch.check(store, time.Now(), w.leases)
+			}
 		}
 		if p.Finished == p.Expected || !time.Now().Before(deadline) {
 			return stopped
@@ -162,6 +163,19 @@ func (w *watcher) watch(ctx context.Context) (stopped string) {
 		case <-tick.C:
 		}
 	}
+}
+
+// stopMarker returns the run's stop marker's reason, "" if there is none
+// (or it cannot be read now: the next poll asks again).
+func (w *watcher) stopMarker(ctx context.Context) string {
+	body, err := w.store.Get(ctx, shard.StopKey(w.runID))
+	if err != nil {
+		return ""
+	}
+	if len(body) == 0 {
+		return StopExternal
+	}
+	return string(body)
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -183,13 +197,7 @@ func (w *watcher) poll(ctx context.Context) Progress {
 	}
 	leases := w.list(ctx, shard.LeasesPrefix(w.runID), shard.ParseLeaseKey)
 	p.Leased = len(leases)
-	w.leased = nil
-	if leases != nil {
-		w.leased = make(map[string]bool, len(leases))
-		for _, name := range leases {
-			w.leased[name] = true
-		}
-	}
+	w.leases = leases
 	results := w.list(ctx, shard.ResultsPrefix(w.runID), shard.ParseResultKey)
 	p.Regions = w.byRegion(leases, results)
 	p.Finished = len(results)

@@ -53,10 +53,7 @@ func sendLater(ctx context.Context, b Backend, ws []wave, stopped <-chan struct{
 			t := time.NewTimer(d)
 			select {
 			case <-t.C:
-			case <-stopped:
-				t.Stop()
-				claimWaves(ctx, b.Store, ws[i:])
-				return
+			case <-stopped: // claimed below
 			case <-ctx.Done():
 				t.Stop()
 				return
@@ -64,7 +61,7 @@ func sendLater(ctx context.Context, b Backend, ws []wave, stopped <-chan struct{
 			t.Stop()
 		}
 		select {
-		case <-stopped:
+		case <-stopped: // now, or while waiting above
 			claimWaves(ctx, b.Store, ws[i:])
 			return
 		default:

@@ -258,18 +258,33 @@ func (h *Handler) writeFinal(ctx context.Context, res *shard.Result) error {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.opt(h.Reserve, DefaultReserve))
 	defer cancel()
 	key := shard.ResultKey(res.RunID, res.Region, res.TaskID)
-	backoff := firstBackoff
-	retries := h.Retries
-	if retries <= 0 {
-		retries = DefaultRetries
-	}
-	for try := 0; ; try++ {
+	tries := h.retry(wctx, func(int) bool {
 		err = h.Store.Put(wctx, key, data)
-		if err == nil {
-			return nil
-		}
-		if try == retries || !waitUntil(wctx, time.Now().Add(backoff)) {
-			return fmt.Errorf("write final result (%d tries): %w", try+1, err)
+		return err == nil
+	})
+	if err != nil {
+		return fmt.Errorf("write final result (%d tries): %w", tries, err)
+	}
+	return nil
+}
+
+// retries is how many times a write is tried again (DefaultRetries).
+func (h *Handler) retries() int {
+	if h.Retries > 0 {
+		return h.Retries
+	}
+	return DefaultRetries
+}
+
+// retry calls try (with the number of this try, from 1) until it reports
+// success, at most h.retries()+1 times, waiting firstBackoff, doubling,
+// between tries. It returns the tries made: fewer when ctx ends a wait.
+func (h *Handler) retry(ctx context.Context, try func(n int) bool) (tries int) {
+	backoff := firstBackoff
+	for {
+		tries++
+		if try(tries) || tries > h.retries() || !waitUntil(ctx, time.Now().Add(backoff)) {
+			return tries
 		}
 		backoff *= 2
 	}

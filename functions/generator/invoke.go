@@ -16,7 +16,7 @@ import (
 const (
 	// DefaultBurstWait is how long a burst invocation long-polls its queue
 	// for a task before it concludes there is none for it.
-	DefaultBurstWait = 10 * time.Second
+	DefaultBurstWait = shard.BurstWait
 	// DefaultBurstMessages is the most messages one burst invocation takes
 	// while looking for a task with work in it.
 	DefaultBurstMessages = 10
@@ -68,25 +68,21 @@ type Message struct {
 }
 
 // takeBurst leases m's task as take does, trying again with backoff when
-// the lease cannot be written, and says how many tries it made (fewer
-// than Retries+1 when ctx ends first). A retry that finds the lease taken
-// checks whose it is: an earlier try may have written it and lost the
-// answer, and then the task is this invocation's.
+// the lease cannot be written (h.retry), and says how many tries it made
+// (fewer than Retries+1 when ctx ends first). A retry that finds the lease
+// taken checks whose it is: an earlier try may have written it and lost
+// the answer, and then the task is this invocation's.
 func (h *Handler) takeBurst(ctx context.Context, m Message) (t *shard.Task, leased time.Time, done bool, tries int) {
-	backoff := firstBackoff
-	for {
+	tries = h.retry(ctx, func(try int) bool {
 		t, leased, done = h.take(ctx, m.ID, string(m.Body))
-		tries++
-		if done && t == nil && tries > 1 {
+		if done && t == nil && try > 1 {
 			if mine, at := h.ownLease(ctx, m); mine != nil {
-				return mine, at, true, tries
+				t, leased = mine, at
 			}
 		}
-		if done || tries > h.retries() || !waitUntil(ctx, time.Now().Add(backoff)) {
-			return t, leased, done, tries
-		}
-		backoff *= 2
-	}
+		return done
+	})
+	return t, leased, done, tries
 }
 
 // ownLease returns m's task and its lease time when the task's lease names
@@ -105,14 +101,6 @@ func (h *Handler) ownLease(ctx context.Context, m Message) (*shard.Task, time.Ti
 		return nil, time.Time{}
 	}
 	return t, l.Leased
-}
-
-// retries is how many times a write is tried again (DefaultRetries).
-func (h *Handler) retries() int {
-	if h.Retries > 0 {
-		return h.Retries
-	}
-	return DefaultRetries
 }
 
 // ErrUnknownEvent is returned for a payload that is neither an SQS event

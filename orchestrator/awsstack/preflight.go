@@ -74,36 +74,51 @@ func checkCredentials(ctx context.Context, cfg aws.Config, region string) error 
 // concurrency, else the account's unreserved pool, covers needed
 // generators in fn.region.
 func checkConcurrency(ctx context.Context, cfg aws.Config, fn function, needed int) error {
-	r := fn.region
 	cfg = cfg.Copy()
-	cfg.Region = r
+	cfg.Region = fn.region
 	lc := lambda.NewFromConfig(cfg)
 	if fn.name != "" {
-		fc, err := lc.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(fn.name)})
-		if err != nil {
-			of := ""
-			if fn.stack != "" {
-				of = " of stack " + fn.stack
-			}
-			return fmt.Errorf("%s: generator function %s%s: %w: %s", r, fn.name, of, err, fn.fix)
-		}
-		if reserved := fc.ReservedConcurrentExecutions; reserved != nil {
-			switch {
-			case *reserved == 0:
-				return fmt.Errorf("%s: generator function %s is stopped (reserved concurrency 0, as the kill switch sets it while a run stops): "+
-					"`stampede stop --release s3://BUCKET/runs/<run-id>` restores what the stopped run recorded; or run `aws lambda delete-function-concurrency --region %s --function-name %s`",
-					r, fn.name, r, fn.name)
-			case int(*reserved) < needed:
-				redeploy := fmt.Sprintf("redeploy with `stampede deploy --regions %s --reserved-concurrency %d`", r, needed)
-				if fn.stack == "" {
-					redeploy = fmt.Sprintf("run `aws lambda put-function-concurrency --region %s --function-name %s --reserved-concurrent-executions %d`", r, fn.name, needed)
-				}
-				return fmt.Errorf("%s: the plan needs %d generators at once but function %s has a reserved concurrency of %d: %s or use fewer generators in %s",
-					r, needed, fn.name, *reserved, redeploy, r)
-			}
-			return nil
+		if decided, err := checkReserved(ctx, lc, fn, needed); decided {
+			return err
 		}
 	}
+	return checkAccount(ctx, lc, fn.region, needed)
+}
+
+// checkReserved checks fn's reserved concurrency against needed. decided
+// is false when fn has none (the account's pool decides).
+func checkReserved(ctx context.Context, lc *lambda.Client, fn function, needed int) (decided bool, err error) {
+	r := fn.region
+	fc, err := lc.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String(fn.name)})
+	if err != nil {
+		of := ""
+		if fn.stack != "" {
+			of = " of stack " + fn.stack
+		}
+		return true, fmt.Errorf("%s: generator function %s%s: %w: %s", r, fn.name, of, err, fn.fix)
+	}
+	reserved := fc.ReservedConcurrentExecutions
+	switch {
+	case reserved == nil:
+		return false, nil
+	case *reserved == 0:
+		return true, fmt.Errorf("%s: generator function %s is stopped (reserved concurrency 0, as the kill switch sets it while a run stops): "+
+			"`stampede stop --release s3://BUCKET/runs/<run-id>` restores what the stopped run recorded; or run `aws lambda delete-function-concurrency --region %s --function-name %s`",
+			r, fn.name, r, fn.name)
+	case int(*reserved) < needed:
+		redeploy := fmt.Sprintf("redeploy with `stampede deploy --regions %s --reserved-concurrency %d`", r, needed)
+		if fn.stack == "" {
+			redeploy = fmt.Sprintf("run `aws lambda put-function-concurrency --region %s --function-name %s --reserved-concurrent-executions %d`", r, fn.name, needed)
+		}
+		return true, fmt.Errorf("%s: the plan needs %d generators at once but function %s has a reserved concurrency of %d: %s or use fewer generators in %s",
+			r, needed, fn.name, *reserved, redeploy, r)
+	}
+	return true, nil
+}
+
+// checkAccount checks that the account's concurrency in region r covers
+// needed generators.
+func checkAccount(ctx context.Context, lc *lambda.Client, r string, needed int) error {
 	as, err := lc.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
 	if err != nil {
 		return fmt.Errorf("%s: lambda GetAccountSettings: %w: allow lambda:GetAccountSettings (see infra/iam/stampede-cli-policy.json)", r, err)

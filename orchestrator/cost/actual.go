@@ -59,7 +59,10 @@ func (c *Cost) AddActual(ctx context.Context, store shard.Store, res *orchestrat
 	if err != nil {
 		return fmt.Errorf("actual cost of run %s: %w", res.RunID, err)
 	}
-	receives := c.receiveRequests()
+	var receives map[string]int64 // by task, burst path only
+	if burst {
+		receives = c.receiveRequests()
+	}
 	var first, last time.Time
 	byRegion := map[string]*Usage{}
 	claimed := map[string]int64{}
@@ -209,8 +212,7 @@ func (c *Cost) receiveRequests() map[string]int64 {
 
 func taskName(region, id string) string { return region + "/" + id }
 
-// sendRequests is the SQS send requests of region's tasks: each slice's
-// tasks go out together (a wave), in batches of SQSBatch.
+// sendRequests is the SQS send requests of region's tasks (waveSends).
 func sendRequests(tasks []shard.Task, region string) int64 {
 	bySlice := map[int][]int{}
 	for i := range tasks {
@@ -221,6 +223,13 @@ func sendRequests(tasks []shard.Task, region string) int64 {
 			bySlice[tasks[i].Slice] = append(bySlice[tasks[i].Slice], len(b))
 		}
 	}
+	return waveSends(bySlice)
+}
+
+// waveSends is the SQS send requests of task bodies (sizes in bytes, by
+// slice): each slice's tasks go out together (a wave), in batches of
+// SQSBatch.
+func waveSends(bySlice map[int][]int) int64 {
 	var n int64
 	for _, sizes := range bySlice {
 		n += SendRequests(sizes)

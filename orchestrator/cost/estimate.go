@@ -30,10 +30,10 @@ const (
 	// DefaultMemoryMB is the generator's memory when the plan sets none.
 	DefaultMemoryMB = plan.DefaultMemoryMB
 	// BurstWait is how long a burst invocation long-polls the burst queue
-	// before it concludes there is no task for it (as
-	// functions/generator.DefaultBurstWait): what an invocation that finds
-	// no message is billed for.
-	BurstWait = 10 * time.Second
+	// before it concludes there is no task for it (shard.BurstWait, the
+	// generator's default): what an invocation that finds no message is
+	// billed for.
+	BurstWait = shard.BurstWait
 )
 
 // Options are the model's knobs; zero values take the defaults.
@@ -155,7 +155,8 @@ func Estimate(p *plan.Plan, prices *Prices, opts Options) (*Cost, error) {
 	for ri, r := range p.Regions {
 		var u Usage
 		var bodies []int
-		var running time.Duration // task-seconds of engine time in the region
+		var running time.Duration  // task-seconds of engine time in the region
+		bySlice := map[int][]int{} // bodies by slice
 		for i := range tasks {
 			t := &tasks[i]
 			if t.Region != r.Name {
@@ -168,6 +169,7 @@ func Estimate(p *plan.Plan, prices *Prices, opts Options) (*Cost, error) {
 				return nil, fmt.Errorf("estimate: %w", err)
 			}
 			bodies = append(bodies, len(body))
+			bySlice[t.Slice] = append(bySlice[t.Slice], len(body))
 			running += w.End - w.Start + drain
 			// lease, checkpoints, final result
 			u.S3Puts += 2 + int64((w.End-w.Start)/orchestrator.SnapshotEvery)
@@ -175,7 +177,7 @@ func Estimate(p *plan.Plan, prices *Prices, opts Options) (*Cost, error) {
 			u.S3Gets += 1 + int64((o.Lead+w.End-w.Start+drain)/StopPoll)
 		}
 		n := len(bodies)
-		u.SQSSends = sendRequests(tasks, r.Name)
+		u.SQSSends = waveSends(bySlice)
 		if o.Dispatch == orchestrator.DispatchBurst {
 			// one Invoke per task; each invocation receives its own
 			// message (one request per 64 KB chunk) and deletes it

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stampede-load/stampede/engine"
@@ -50,11 +51,11 @@ func (p *Plan) CheckLimits(l Limits) error {
 	var errs Errors
 	// add locates the problem at the first of paths that the source has.
 	add := func(paths [][]string, msg, hint string) {
-		e := Error{File: p.File, Line: 1, Col: 1, Path: pathString(paths[0]), Msg: msg,
+		e := Error{File: p.File, Line: 1, Col: 1, Path: strings.Join(paths[0], "."), Msg: msg,
 			Hint: hint + ", or pass " + AllowLarge + " to run a plan this large"}
 		for _, path := range paths {
 			if line, col, ok := keyPos(p.Source, path...); ok {
-				e.Line, e.Col, e.Path = line, col, pathString(path)
+				e.Line, e.Col, e.Path = line, col, strings.Join(path, ".")
 				break
 			}
 		}
@@ -104,14 +105,6 @@ func peak(l engine.Load, start float64) (float64, string) {
 
 // num formats a count or rate without a needless fraction.
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
-func pathString(path []string) string {
-	s := ""
-	for _, k := range path {
-		s = join(s, k)
-	}
-	return s
-}
 
 // keyPos finds the key at path (a chain of mapping keys from the top) in
 // src and returns the line and column of the deepest one src has; ok is

@@ -355,9 +355,15 @@ func (w *nodes) checkAliases(root *yaml.Node) bool {
 	case s < 0:
 		return false
 	case s > maxNodes:
-		w.add(Error{File: w.file, Line: max(root.Line, 1), Msg: fmt.Sprintf("the plan is too large: its aliases expand to more than %d nodes", maxNodes),
-			Hint: "write the values out instead of nesting aliases"})
+		w.add(tooLarge(w.file, max(root.Line, 1)))
 		return false
 	}
 	return true
+}
+
+// tooLarge is the error of a plan whose aliases expand past maxNodes, at
+// line of file.
+func tooLarge(file string, line int) Error {
+	return Error{File: file, Line: line, Msg: fmt.Sprintf("the plan is too large: its aliases expand to more than %d nodes", maxNodes),
+		Hint: "write the values out instead of nesting aliases"}
 }

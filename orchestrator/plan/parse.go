@@ -111,8 +111,7 @@ func parse(file string, src []byte, lookupEnv func(string) (string, bool)) (*Pla
 		p.top(root)
 	}
 	if p.tooBig {
-		return nil, Errors{{File: file, Line: 1, Msg: "the plan is too large: its aliases expand to more than " + strconv.Itoa(maxNodes) + " nodes",
-			Hint: "write the values out instead of nesting aliases"}}
+		return nil, Errors{tooLarge(file, 1)}
 	}
 	if err := p.result(); err != nil {
 		return nil, err

@@ -3,11 +3,19 @@ package shard
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // BurstKey is the JSON key that marks a burst invocation's payload:
 // {"stampede_burst": {...}}. An SQS event has "Records" instead.
 const BurstKey = "stampede_burst"
+
+// BurstWait is how long a burst invocation long-polls its region's burst
+// queue for a task before it concludes there is none for it: the
+// generator's default (functions/generator.DefaultBurstWait) and what the
+// cost model bills an invocation that finds no message
+// (orchestrator/cost.BurstWait).
+const BurstWait = 10 * time.Second
 
 // Burst is the payload of one direct asynchronous invocation (burst
 // dispatch). It names no task: the invocation takes whichever task its

@@ -57,9 +57,6 @@ type Call struct {
 	Last      error // the last attempt error the service or the network gave, not the context's
 }
 
-// Retries is how many of c's attempts retried a failed one.
-func (c *Call) Retries() int { return max(0, c.Attempts-1) }
-
 // Explain adds the last attempt's error to err when the context ended the
 // retries ("request canceled, context deadline exceeded" alone does not
 // say why the call failed); otherwise it returns err as it is.
