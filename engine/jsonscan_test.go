@@ -1,21 +1,26 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
 )
 
-// treeLookup is the reference: the body decoded whole (Doc.JSON), then
-// JSONPath.Lookup on the tree.
+// treeLookup is the reference: the body decoded whole (with UseNumber,
+// refusing trailing data), then JSONPath.Lookup on the tree.
 func treeLookup(body []byte, p *JSONPath) (v any, found, isJSON bool) {
-	var d Doc
-	d.Reset(200, body, nil)
-	doc, ok := d.JSON()
-	if !ok {
+	var doc any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if dec.Decode(&doc) != nil {
+		return nil, false, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, false, false
 	}
 	v, found = p.Lookup(doc)
