@@ -131,7 +131,7 @@ func (v *vuser) step(ctx context.Context, st *stepPlan, lateness time.Duration) 
 		if done {
 			break
 		}
-		v.endAt = time.Time{}
+		// The next try sets endAt again, or the step is canceled.
 		if !v.sleep(ctx.Done(), st.poll.interval) {
 			return stepCanceled
 		}
