@@ -160,25 +160,25 @@ func (p *hostPolicy) control(_, address string, _ syscall.RawConn) error {
 	if isLinkLocal(ap.Addr()) {
 		return errLinkLocal
 	}
-	for _, d := range p.denied {
-		if d.Port() == ap.Port() && d.Addr() == ap.Addr().Unmap() {
-			return errRuntimeAPI
-		}
+	if p.deniesPort(ap.Addr(), ap.Port()) {
+		return errRuntimeAPI
 	}
 	return nil
 }
 
-// isDenied reports whether a:port is a denied address.
+// isDenied is deniesPort for a port in decimal (as in a URL).
 func (p *hostPolicy) isDenied(a netip.Addr, port string) bool {
 	if len(p.denied) == 0 {
 		return false
 	}
 	n, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		return false
-	}
+	return err == nil && p.deniesPort(a, uint16(n))
+}
+
+// deniesPort reports whether a:port is a denied address.
+func (p *hostPolicy) deniesPort(a netip.Addr, port uint16) bool {
 	for _, d := range p.denied {
-		if d.Addr() == a.Unmap() && d.Port() == uint16(n) {
+		if d.Addr() == a.Unmap() && d.Port() == port {
 			return true
 		}
 	}

@@ -63,7 +63,7 @@ func TestDispatcherRealTime(t *testing.T) {
 	}
 	clock := newRunClock(time.Now())
 	f := &fakeRun{clock: clock}
-	c := &fakeCounter{}
+	c := &fakeCounter{clock: clock}
 	d := &dispatcher{
 		clock:     clock,
 		seq:       newArrivalSeq(s, Shard{Count: 1}, Window{}),

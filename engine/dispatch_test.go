@@ -11,15 +11,14 @@ import (
 
 // fakeCounter counts what the dispatcher reports.
 type fakeCounter struct {
-	mu        sync.Mutex
-	started   int
-	late      int
-	dropped   int
-	lateness  []time.Duration
-	dropLate  []time.Duration // each drop's wait
-	dropAt    []time.Duration // when each drop was counted
-	clock     runClock
-	haveClock bool
+	mu       sync.Mutex
+	started  int
+	late     int
+	dropped  int
+	lateness []time.Duration
+	dropLate []time.Duration // each drop's wait
+	dropAt   []time.Duration // when each drop was counted, on clock
+	clock    runClock
 }
 
 func (c *fakeCounter) IterationStarted(lane int, lateness time.Duration) {
@@ -37,9 +36,7 @@ func (c *fakeCounter) Dropped(lane int, lateness time.Duration) {
 	defer c.mu.Unlock()
 	c.dropped++
 	c.dropLate = append(c.dropLate, lateness)
-	if c.haveClock {
-		c.dropAt = append(c.dropAt, c.clock.now())
-	}
+	c.dropAt = append(c.dropAt, c.clock.now())
 }
 
 // fakeRun records the arrivals it ran; each takes busy (fake) time.
@@ -106,7 +103,7 @@ func (r dispRun) run(t *testing.T) (*fakeRun, *fakeCounter, *Schedule) {
 	}
 	clock := newRunClock(time.Now())
 	f := &fakeRun{busy: r.busy, clock: clock}
-	c := &fakeCounter{clock: clock, haveClock: true}
+	c := &fakeCounter{clock: clock}
 	d := &dispatcher{
 		clock:           clock,
 		seq:             newArrivalSeq(s, r.shard, r.window),

@@ -5,22 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 )
 
-// Doc is a response body decoded as JSON on first use. Reset it per response.
-// A Doc is owned by one virtual user and not safe for concurrent use.
+// Doc is a response as checks and captures see it; its body is checked
+// once to be JSON on first use. Reset it per response. A Doc is owned by
+// one virtual user and not safe for concurrent use.
 type Doc struct {
 	status  int
 	body    []byte
 	header  func(name string) string
-	decoded bool
-	val     any
-	isJSON  bool
 	checked bool // valid holds whether body is one JSON value
 	valid   bool
 }
@@ -43,27 +40,6 @@ func (d *Doc) Header(name string) string {
 		return ""
 	}
 	return d.header(name)
-}
-
-// JSON decodes the body once and returns it (maps, slices, strings,
-// json.Number, bools, nil), or false when the body is not one JSON value.
-func (d *Doc) JSON() (any, bool) {
-	if d.decoded {
-		return d.val, d.isJSON
-	}
-	d.decoded = true
-	dec := json.NewDecoder(bytes.NewReader(d.body))
-	dec.UseNumber() // keep large integer IDs exact for captures
-	if err := dec.Decode(&d.val); err != nil {
-		d.val = nil
-		return nil, false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		d.val = nil // trailing data
-		return nil, false
-	}
-	d.isJSON = true
-	return d.val, true
 }
 
 // lookup returns the value at p in the JSON body (found false when a step

@@ -56,10 +56,7 @@ func objectMember(b []byte, i int, key string) (int, bool) {
 		if keyIs(name, key) {
 			found, at = true, i
 		}
-		i = skipSpace(b, skipValue(b, i))
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
+		i = nextItem(b, i)
 	}
 	return at, found
 }
@@ -88,15 +85,11 @@ func arrayElem(b []byte, i, n int) (int, bool) {
 			return 0, false
 		}
 	}
-	i = skipSpace(b, i+1)
-	for k := 0; i < len(b) && b[i] != ']'; k++ {
-		if k == n {
+	for i = skipSpace(b, i+1); i < len(b) && b[i] != ']'; i = nextItem(b, i) {
+		if n == 0 {
 			return i, true
 		}
-		i = skipSpace(b, skipValue(b, i))
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
+		n--
 	}
 	return 0, false
 }
@@ -104,15 +97,20 @@ func arrayElem(b []byte, i, n int) (int, bool) {
 // arrayLen counts the elements of the array at b[i].
 func arrayLen(b []byte, i int) int {
 	n := 0
-	i = skipSpace(b, i+1)
-	for i < len(b) && b[i] != ']' {
+	for i = skipSpace(b, i+1); i < len(b) && b[i] != ']'; i = nextItem(b, i) {
 		n++
-		i = skipSpace(b, skipValue(b, i))
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
 	}
 	return n
+}
+
+// nextItem is the offset of the array element or object member after the
+// value at b[i], or of the closing bracket when there is none.
+func nextItem(b []byte, i int) int {
+	i = skipSpace(b, skipValue(b, i))
+	if i < len(b) && b[i] == ',' {
+		i = skipSpace(b, i+1)
+	}
+	return i
 }
 
 func skipSpace(b []byte, i int) int {

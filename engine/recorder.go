@@ -65,9 +65,8 @@ type lane struct {
 // latest timeline interval the lane has seen (index idx) that are not yet
 // in that interval's sparse histograms.
 type currentInterval struct {
-	idx               int // -1: none yet
-	n                 int64
-	response, service *hdr.Histogram // 2 digits
+	idx               int            // -1: none yet
+	response, service *hdr.Histogram // 2 digits, nil until idx is set
 }
 
 // laneStep is one step's results in one lane. The histograms are dense
@@ -234,14 +233,13 @@ func (l *lane) recordInterval(idx int, iv *laneInterval, resp, svc int64) {
 	// In range by construction: RecordValue cannot fail.
 	_ = c.response.RecordValue(resp)
 	_ = c.service.RecordValue(svc)
-	c.n++
 }
 
 // flushInterval moves the current interval's dense counts into its sparse
 // histograms; l.mu held.
 func (l *lane) flushInterval() {
 	c := &l.cur
-	if c.n == 0 {
+	if c.response == nil || c.response.TotalCount() == 0 {
 		return
 	}
 	iv := l.timeline[c.idx]
@@ -249,7 +247,6 @@ func (l *lane) flushInterval() {
 	iv.service.mergeDense(c.service)
 	c.response.Reset()
 	c.service.Reset()
-	c.n = 0
 }
 
 // Workflow adds one end-to-end iteration time of workflow (an index into the

@@ -116,9 +116,12 @@ func urlSafe(c byte) bool {
 func queryEscape(s string) string { return string(appendEscaped(nil, []byte(s), escQuery)) }
 
 // renderRequest fills v.req for st from v's scope, reusing v's buffers.
+// The Client's cached host check in v.req outlives it.
 func (v *vuser) renderRequest(st *stepPlan) {
 	if st.static != nil {
+		allowed := v.req.allowed
 		v.req = *st.static
+		v.req.allowed = allowed
 		return
 	}
 	sc, r := &v.scope, &v.req

@@ -117,9 +117,7 @@ func (v *vuser) steps(ctx context.Context, steps []*stepPlan, lateness time.Dura
 // response, applies its captures, then thinks.
 func (v *vuser) step(ctx context.Context, st *stepPlan, lateness time.Duration) stepOutcome {
 	for try := 1; ; try++ {
-		allowed := v.req.allowed // the Client's cached host check outlives the render
 		v.renderRequest(st)
-		v.req.allowed = allowed
 		v.run.client.Do(ctx, &v.req, &v.resp)
 		if v.resp.Err != ErrNone && ctx.Err() != nil {
 			return stepCanceled
@@ -133,7 +131,7 @@ func (v *vuser) step(ctx context.Context, st *stepPlan, lateness time.Duration) 
 		if done {
 			break
 		}
-		v.endAt = time.Time{}
+		// The next try sets endAt again, or the step is canceled.
 		if !v.sleep(ctx.Done(), st.poll.interval) {
 			return stepCanceled
 		}
