@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/engine"
+	"github.com/stampede-load/stampede/infra/localaws"
 )
 
 // awsInfraFaults faults a share of every kind of SQS and S3 request for
@@ -19,14 +20,14 @@ func awsInfraFaults(t *testing.T, env *awsEnv) {
 	r := &Row{Order: 10, Backend: "aws", Scenario: "S3 and SQS errors and throttling during the whole run"}
 	row(t, r)
 	sqsRules := []Rule{
-		{Name: "SendMessageBatch throttled", Match: SQSOp("SendMessageBatch"), Every: 2, Once: true, Fault: SQSError(http.StatusBadRequest, "RequestThrottled")},
-		{Name: "ReceiveMessage 500", Match: SQSOp("ReceiveMessage"), Every: 3, Once: false, Fault: SQSError(http.StatusInternalServerError, "InternalError")},
-		{Name: "DeleteMessage 500", Match: SQSOp("DeleteMessage"), Every: 2, Once: true, Fault: SQSError(http.StatusInternalServerError, "InternalError")},
+		{Name: "SendMessageBatch throttled", Match: SQSOp("SendMessageBatch"), Every: 2, Once: true, Fault: localaws.SQSThrottled()},
+		{Name: "ReceiveMessage 500", Match: SQSOp("ReceiveMessage"), Every: 3, Once: false, Fault: localaws.SQSInternalError()},
+		{Name: "DeleteMessage 500", Match: SQSOp("DeleteMessage"), Every: 2, Once: true, Fault: localaws.SQSInternalError()},
 	}
 	s3Rules := []Rule{
-		{Name: "PUT SlowDown", Match: S3Op(http.MethodPut, ""), Every: 3, Once: true, Fault: S3Error(http.StatusServiceUnavailable, "SlowDown")},
-		{Name: "LIST SlowDown", Match: S3List, Every: 3, Once: true, Fault: S3Error(http.StatusServiceUnavailable, "SlowDown")},
-		{Name: "GET 500", Match: S3Op(http.MethodGet, "/runs/"), Every: 4, Once: true, Fault: S3Error(http.StatusInternalServerError, "InternalError")},
+		{Name: "PUT SlowDown", Match: S3Op(http.MethodPut, ""), Every: 3, Once: true, Fault: localaws.S3SlowDown()},
+		{Name: "LIST SlowDown", Match: S3List, Every: 3, Once: true, Fault: localaws.S3SlowDown()},
+		{Name: "GET 500", Match: S3Op(http.MethodGet, "/runs/"), Every: 4, Once: true, Fault: localaws.S3InternalError()},
 	}
 	ar := newAWSRegion(t, env, awsOptions{Emulators: 4, SQSRules: sqsRules, S3Rules: s3Rules})
 	tg := newCountingTarget(t)
@@ -62,7 +63,7 @@ func awsFinalWriteFails(t *testing.T, env *awsEnv) {
 	r := &Row{Order: 11, Backend: "aws", Scenario: "a final result write that fails for good (S3 503 on every attempt)"}
 	row(t, r)
 	const victim = "g0001-s00"
-	rule := Rule{Name: "result PUT refused", Every: 1, Fault: S3Error(http.StatusServiceUnavailable, "SlowDown"),
+	rule := Rule{Name: "result PUT refused", Every: 1, Fault: localaws.S3SlowDown(),
 		Match: func(q *http.Request) bool {
 			return q.Method == http.MethodPut && strings.Contains(q.URL.Path, "/results/") && strings.Contains(q.URL.Path, victim)
 		}}

@@ -170,24 +170,3 @@ func S3Op(method, part string) func(*http.Request) bool {
 func S3List(r *http.Request) bool {
 	return r.Method == http.MethodGet && r.URL.Query().Get("list-type") == "2"
 }
-
-// S3Error answers as S3 does with the status and error code ("SlowDown"
-// with 503 for throttling, "InternalError" with 500).
-func S3Error(status int, code string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>injected by the chaos suite</Message><RequestId>CHAOS</RequestId></Error>`, code)
-	})
-}
-
-// SQSError answers as SQS's JSON protocol does with the status and error
-// type ("RequestThrottled" with 400, "InternalError" with 500).
-func SQSError(status int, typ string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.Header().Set("x-amzn-query-error", typ+";Sender")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"__type":"com.amazonaws.sqs#%s","message":"injected by the chaos suite"}`, typ)
-	})
-}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/infra/localaws"
 	"github.com/stampede-load/stampede/orchestrator/dirstore"
 )
 
@@ -26,7 +27,7 @@ func TestFaultProxy(t *testing.T) {
 	}))
 	t.Cleanup(backend.Close)
 	p, err := StartFaultProxy(backend.URL, Rule{
-		Name: "put", Match: S3Op(http.MethodPut, "/runs/"), Every: 2, Once: true, Fault: S3Error(http.StatusServiceUnavailable, "SlowDown"),
+		Name: "put", Match: S3Op(http.MethodPut, "/runs/"), Every: 2, Once: true, Fault: localaws.S3SlowDown(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -84,23 +85,44 @@ func (f *Faults) Faulted() int {
 // S3SlowDown answers as S3 does when a prefix is over its request rate:
 // 503 with the SlowDown error code.
 func S3SlowDown() http.Handler {
+	return s3Error(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
+}
+
+// S3InternalError answers as S3 does when it fails: 500 with the
+// InternalError code.
+func S3InternalError() http.Handler {
+	return s3Error(http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+}
+
+// s3Error answers with status and S3's XML error body.
+func s3Error(status int, code, msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>` +
-			`<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>` +
-			`<RequestId>FAULT</RequestId></Error>`))
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+
+			`<Error><Code>%s</Code><Message>%s</Message><RequestId>FAULT</RequestId></Error>`, code, msg)
 	})
 }
 
 // SQSThrottled answers as SQS's JSON protocol does when a request is
 // throttled: 400 with the RequestThrottled error type.
 func SQSThrottled() http.Handler {
+	return sqsError(http.StatusBadRequest, "RequestThrottled", "Rate exceeded")
+}
+
+// SQSInternalError answers as SQS's JSON protocol does when it fails: 500
+// with the InternalError error type.
+func SQSInternalError() http.Handler {
+	return sqsError(http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+}
+
+// sqsError answers with status and SQS's JSON-protocol error of type typ.
+func sqsError(status int, typ, msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.Header().Set("x-amzn-query-error", "RequestThrottled;Sender")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.sqs#RequestThrottled","message":"Rate exceeded"}`))
+		w.Header().Set("x-amzn-query-error", typ+";Sender")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `{"__type":"com.amazonaws.sqs#%s","message":"%s"}`, typ, msg)
 	})
 }
 
