@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/stampede-load/stampede/orchestrator"
@@ -41,7 +40,7 @@ type killSwitch struct {
 // killSwitch returns the run's kill switch, printing on w; its store is
 // set by the caller. flags are the stack flags of its release command.
 func (env *awsEnv) killSwitch(w io.Writer, flags string) *killSwitch {
-	k := &killSwitch{open: lambdaOpener(env.cfg), w: w}
+	k := &killSwitch{open: env.lambdaOpener(), w: w}
 	var addrs []string
 	for _, r := range env.regions {
 		ep := env.eps[r]
@@ -60,9 +59,9 @@ func (env *awsEnv) killSwitch(w io.Writer, flags string) *killSwitch {
 	return k
 }
 
-// lambdaOpener opens functions through cfg's Lambda client of each region
+// lambdaOpener opens functions through env's Lambda client of each region
 // (AWS_ENDPOINT_URL_LAMBDA points it elsewhere).
-func lambdaOpener(cfg aws.Config) backstop.Opener {
+func (env *awsEnv) lambdaOpener() backstop.Opener {
 	var (
 		mu      sync.Mutex
 		clients = map[string]*lambda.Client{}
@@ -71,9 +70,7 @@ func lambdaOpener(cfg aws.Config) backstop.Opener {
 		mu.Lock()
 		c := clients[region]
 		if c == nil {
-			rc := cfg.Copy()
-			rc.Region = region
-			c = lambda.NewFromConfig(rc)
+			c = lambda.NewFromConfig(env.regionConfig(region))
 			clients[region] = c
 		}
 		mu.Unlock()
