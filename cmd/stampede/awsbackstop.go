@@ -31,7 +31,7 @@ type killSwitch struct {
 	missing []string // regions whose function is unknown: no backstop there
 	open    backstop.Opener
 	w       io.Writer
-	hint    string // how to release by hand, shown when engaged
+	hint    string // how to release by hand, RUN_ID for the run: see releaseCommand
 
 	once sync.Once
 	wg   sync.WaitGroup
@@ -57,6 +57,11 @@ func (env *awsEnv) killSwitch(w io.Writer, flags string) *killSwitch {
 			strings.Join(k.missing, ", "))
 	}
 	return k
+}
+
+// releaseCommand is the command that releases runID's backstop by hand.
+func (k *killSwitch) releaseCommand(runID string) string {
+	return strings.ReplaceAll(k.hint, "RUN_ID", runID)
 }
 
 // lambdaOpener opens functions through env's Lambda client of each region
@@ -122,7 +127,7 @@ func (k *killSwitch) engage(runID, by string) {
 		ctx, cancel := context.WithTimeout(context.Background(), backstopTimeout)
 		defer cancel()
 		rec, err := backstop.Engage(ctx, k.store, runID, by, k.targets, k.open)
-		printEngaged(k.w, rec, err, "it is restored when this run ends; if this process dies first: "+strings.ReplaceAll(k.hint, "RUN_ID", runID))
+		printEngaged(k.w, rec, err, "it is restored when this run ends; if this process dies first: "+k.releaseCommand(runID))
 	})
 }
 
@@ -136,7 +141,7 @@ func (k *killSwitch) release(runID string) error {
 	defer cancel()
 	since := time.Now()
 	rec, err := backstop.Release(ctx, k.store, runID, k.open)
-	printReleased(k.w, rec, err, since, strings.ReplaceAll(k.hint, "RUN_ID", runID))
+	printReleased(k.w, rec, err, since, k.releaseCommand(runID))
 	return err
 }
 
