@@ -3,29 +3,18 @@ package localaws
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"sync"
 	"testing"
 )
 
-// Faults is a reverse proxy on 127.0.0.1 in front of a local server: it
-// answers the first requests that match with a fault instead of
-// forwarding them, and forwards everything else. Point a client at URL to
-// test its retries. Safe for concurrent use.
+// Faults is a FaultProxy that answers the first requests that match with
+// a fault instead of forwarding them, and forwards everything else. Point
+// a client at URL to test its retries. Safe for concurrent use.
 type Faults struct {
-	// URL is the proxy's endpoint.
-	URL string
-
-	fault http.Handler
-	match func(*http.Request) bool
-
-	mu       sync.Mutex
-	left     int // faults still to answer
-	requests int
-	faulted  int
+	*FaultProxy
 }
+
+// firstN names the rule of a Faults.
+const firstN = "first"
 
 // StartFaults starts a proxy to target that answers the first n requests
 // with fault. It is stopped when the test ends.
@@ -37,50 +26,20 @@ func StartFaults(t testing.TB, target string, n int, fault http.Handler) *Faults
 // match returns true (all when match is nil) towards the n faulted ones.
 func StartFaultsMatching(t testing.TB, target string, n int, fault http.Handler, match func(*http.Request) bool) *Faults {
 	t.Helper()
-	u, err := url.Parse(target)
+	var rules []Rule
+	if n > 0 {
+		rules = append(rules, Rule{Name: firstN, Match: match, Limit: n, Fault: fault})
+	}
+	p, err := StartFaultProxy(target, rules...)
 	if err != nil {
-		t.Fatalf("localaws: fault proxy target %q: %v", target, err)
+		t.Fatalf("localaws: %v", err)
 	}
-	f := &Faults{fault: fault, match: match, left: n}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.take(r) {
-			fault.ServeHTTP(w, r)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL
-	return f
-}
-
-// take counts r and reports whether it is to be faulted.
-func (f *Faults) take(r *http.Request) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests++
-	if f.left == 0 || (f.match != nil && !f.match(r)) {
-		return false
-	}
-	f.left--
-	f.faulted++
-	return true
-}
-
-// Requests is how many requests reached the proxy, faulted ones included.
-func (f *Faults) Requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
+	t.Cleanup(p.Close)
+	return &Faults{p}
 }
 
 // Faulted is how many requests were answered with the fault.
-func (f *Faults) Faulted() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.faulted
-}
+func (f *Faults) Faulted() int { return f.FaultProxy.Faulted(firstN) }
 
 // S3SlowDown answers as S3 does when a prefix is over its request rate:
 // 503 with the SlowDown error code.
