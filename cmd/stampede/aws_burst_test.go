@@ -344,7 +344,13 @@ func TestRunAWSBurstLeaseFault(t *testing.T) {
 // storedResult reads task id's final result from r's bucket.
 func storedResult(t *testing.T, r *burstRegion, runID, id string) *shard.Result {
 	t.Helper()
-	data, err := r.store.Get(context.Background(), shard.ResultKey(runID, r.name, id))
+	return readResult(t, r.store, shard.ResultKey(runID, r.name, id))
+}
+
+// readResult reads and decodes the final result under key.
+func readResult(t *testing.T, st *s3store.Store, key string) *shard.Result {
+	t.Helper()
+	data, err := st.Get(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,15 +396,7 @@ func lastEnd(t *testing.T, runID string, regions []*burstRegion) time.Time {
 			t.Fatal(err)
 		}
 		for _, k := range keys {
-			data, err := r.store.Get(context.Background(), k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := shard.DecodeResult(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Ended.After(last) {
+			if res := readResult(t, r.store, k); res.Ended.After(last) {
 				last = res.Ended
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/stampede-load/stampede/orchestrator"
@@ -32,7 +31,7 @@ type killSwitch struct {
 	missing []string // regions whose function is unknown: no backstop there
 	open    backstop.Opener
 	w       io.Writer
-	hint    string // how to release by hand, shown when engaged
+	hint    string // how to release by hand, RUN_ID for the run: see releaseCommand
 
 	once sync.Once
 	wg   sync.WaitGroup
@@ -41,7 +40,7 @@ type killSwitch struct {
 // killSwitch returns the run's kill switch, printing on w; its store is
 // set by the caller. flags are the stack flags of its release command.
 func (env *awsEnv) killSwitch(w io.Writer, flags string) *killSwitch {
-	k := &killSwitch{open: lambdaOpener(env.cfg), w: w}
+	k := &killSwitch{open: env.lambdaOpener(), w: w}
 	var addrs []string
 	for _, r := range env.regions {
 		ep := env.eps[r]
@@ -60,9 +59,14 @@ func (env *awsEnv) killSwitch(w io.Writer, flags string) *killSwitch {
 	return k
 }
 
-// lambdaOpener opens functions through cfg's Lambda client of each region
+// releaseCommand is the command that releases runID's backstop by hand.
+func (k *killSwitch) releaseCommand(runID string) string {
+	return strings.ReplaceAll(k.hint, "RUN_ID", runID)
+}
+
+// lambdaOpener opens functions through env's Lambda client of each region
 // (AWS_ENDPOINT_URL_LAMBDA points it elsewhere).
-func lambdaOpener(cfg aws.Config) backstop.Opener {
+func (env *awsEnv) lambdaOpener() backstop.Opener {
 	var (
 		mu      sync.Mutex
 		clients = map[string]*lambda.Client{}
@@ -71,9 +75,7 @@ func lambdaOpener(cfg aws.Config) backstop.Opener {
 		mu.Lock()
 		c := clients[region]
 		if c == nil {
-			rc := cfg.Copy()
-			rc.Region = region
-			c = lambda.NewFromConfig(rc)
+			c = lambda.NewFromConfig(env.regionConfig(region))
 			clients[region] = c
 		}
 		mu.Unlock()
@@ -125,7 +127,7 @@ func (k *killSwitch) engage(runID, by string) {
 		ctx, cancel := context.WithTimeout(context.Background(), backstopTimeout)
 		defer cancel()
 		rec, err := backstop.Engage(ctx, k.store, runID, by, k.targets, k.open)
-		printEngaged(k.w, rec, err, "it is restored when this run ends; if this process dies first: "+strings.ReplaceAll(k.hint, "RUN_ID", runID))
+		printEngaged(k.w, rec, err, "it is restored when this run ends; if this process dies first: "+k.releaseCommand(runID))
 	})
 }
 
@@ -139,7 +141,7 @@ func (k *killSwitch) release(runID string) error {
 	defer cancel()
 	since := time.Now()
 	rec, err := backstop.Release(ctx, k.store, runID, k.open)
-	printReleased(k.w, rec, err, since, strings.ReplaceAll(k.hint, "RUN_ID", runID))
+	printReleased(k.w, rec, err, since, k.releaseCommand(runID))
 	return err
 }
 

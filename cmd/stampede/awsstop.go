@@ -44,7 +44,7 @@ func stopAWSRun(ctx context.Context, stdout io.Writer, given shard.Store, runID 
 	}
 	k := env.killSwitch(stdout, releaseFlags(fl))
 	k.store = full
-	undo := strings.ReplaceAll(k.hint, "RUN_ID", runID)
+	undo := k.releaseCommand(runID)
 	if fl.release {
 		since := time.Now()
 		rec, err := backstop.Release(ctx, full, runID, k.open)

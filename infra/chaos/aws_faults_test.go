@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/engine"
+	"github.com/stampede-load/stampede/infra/localaws"
 )
 
 // awsInfraFaults faults a share of every kind of SQS and S3 request for
@@ -18,15 +19,15 @@ import (
 func awsInfraFaults(t *testing.T, env *awsEnv) {
 	r := &Row{Order: 10, Backend: "aws", Scenario: "S3 and SQS errors and throttling during the whole run"}
 	row(t, r)
-	sqsRules := []Rule{
-		{Name: "SendMessageBatch throttled", Match: SQSOp("SendMessageBatch"), Every: 2, Once: true, Fault: SQSError(http.StatusBadRequest, "RequestThrottled")},
-		{Name: "ReceiveMessage 500", Match: SQSOp("ReceiveMessage"), Every: 3, Once: false, Fault: SQSError(http.StatusInternalServerError, "InternalError")},
-		{Name: "DeleteMessage 500", Match: SQSOp("DeleteMessage"), Every: 2, Once: true, Fault: SQSError(http.StatusInternalServerError, "InternalError")},
+	sqsRules := []localaws.Rule{
+		{Name: "SendMessageBatch throttled", Match: localaws.SQSOp("SendMessageBatch"), Every: 2, Once: true, Fault: localaws.SQSThrottled()},
+		{Name: "ReceiveMessage 500", Match: localaws.SQSOp("ReceiveMessage"), Every: 3, Once: false, Fault: localaws.SQSInternalError()},
+		{Name: "DeleteMessage 500", Match: localaws.SQSOp("DeleteMessage"), Every: 2, Once: true, Fault: localaws.SQSInternalError()},
 	}
-	s3Rules := []Rule{
-		{Name: "PUT SlowDown", Match: S3Op(http.MethodPut, ""), Every: 3, Once: true, Fault: S3Error(http.StatusServiceUnavailable, "SlowDown")},
-		{Name: "LIST SlowDown", Match: S3List, Every: 3, Once: true, Fault: S3Error(http.StatusServiceUnavailable, "SlowDown")},
-		{Name: "GET 500", Match: S3Op(http.MethodGet, "/runs/"), Every: 4, Once: true, Fault: S3Error(http.StatusInternalServerError, "InternalError")},
+	s3Rules := []localaws.Rule{
+		{Name: "PUT SlowDown", Match: localaws.S3Op(http.MethodPut, ""), Every: 3, Once: true, Fault: localaws.S3SlowDown()},
+		{Name: "LIST SlowDown", Match: localaws.S3List, Every: 3, Once: true, Fault: localaws.S3SlowDown()},
+		{Name: "GET 500", Match: localaws.S3Op(http.MethodGet, "/runs/"), Every: 4, Once: true, Fault: localaws.S3InternalError()},
 	}
 	ar := newAWSRegion(t, env, awsOptions{Emulators: 4, SQSRules: sqsRules, S3Rules: s3Rules})
 	tg := newCountingTarget(t)
@@ -37,8 +38,8 @@ func awsInfraFaults(t *testing.T, env *awsEnv) {
 	var parts []string
 	total := 0
 	for _, rules := range []struct {
-		p     *FaultProxy
-		rules []Rule
+		p     *localaws.FaultProxy
+		rules []localaws.Rule
 	}{{ar.sqsProxy, sqsRules}, {ar.s3Proxy, s3Rules}} {
 		for _, rule := range rules.rules {
 			n := rules.p.Faulted(rule.Name)
@@ -62,11 +63,11 @@ func awsFinalWriteFails(t *testing.T, env *awsEnv) {
 	r := &Row{Order: 11, Backend: "aws", Scenario: "a final result write that fails for good (S3 503 on every attempt)"}
 	row(t, r)
 	const victim = "g0001-s00"
-	rule := Rule{Name: "result PUT refused", Every: 1, Fault: S3Error(http.StatusServiceUnavailable, "SlowDown"),
+	rule := localaws.Rule{Name: "result PUT refused", Every: 1, Fault: localaws.S3SlowDown(),
 		Match: func(q *http.Request) bool {
 			return q.Method == http.MethodPut && strings.Contains(q.URL.Path, "/results/") && strings.Contains(q.URL.Path, victim)
 		}}
-	ar := newAWSRegion(t, env, awsOptions{Emulators: 3, Visibility: 12, S3Rules: []Rule{rule}})
+	ar := newAWSRegion(t, env, awsOptions{Emulators: 3, Visibility: 12, S3Rules: []localaws.Rule{rule}})
 	tg := newCountingTarget(t)
 	const rate, gens = 40, 2
 	rep := ar.start(t, planYAML(6*time.Second, rate, gens, awsRegions), tg.URL).finish(t, r, 4)

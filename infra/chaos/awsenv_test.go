@@ -53,7 +53,7 @@ type awsOptions struct {
 	Visibility int
 	// SQSRules and S3Rules fault the requests of everyone — the CLI, the
 	// generators, the harness's event source — through proxies.
-	SQSRules, S3Rules []Rule
+	SQSRules, S3Rules []localaws.Rule
 	OnReceive         func(sqsqueue.Message)
 	Timeout           time.Duration // the function timeout (default 60s)
 }
@@ -63,7 +63,7 @@ type awsOptions struct {
 // --aws-config file and the environment that point the CLI at them.
 type awsRegion struct {
 	queueURL, bucket  string
-	sqsProxy, s3Proxy *FaultProxy
+	sqsProxy, s3Proxy *localaws.FaultProxy
 	store             *s3store.Store // direct, for checks
 	fleet             *lambdaharness.Fleet
 	log               syncbuf.Buffer // the emulators' output and the harness's
@@ -79,11 +79,11 @@ func newAWSRegion(t *testing.T, e *awsEnv, o awsOptions) *awsRegion {
 	bins := awsBinaries(t)
 	ar := &awsRegion{bins: bins}
 	var err error
-	if ar.sqsProxy, err = StartFaultProxy(e.sqsURL, o.SQSRules...); err != nil {
+	if ar.sqsProxy, err = localaws.StartFaultProxy(e.sqsURL, o.SQSRules...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ar.sqsProxy.Close)
-	if ar.s3Proxy, err = StartFaultProxy(e.s3URL, o.S3Rules...); err != nil {
+	if ar.s3Proxy, err = localaws.StartFaultProxy(e.s3URL, o.S3Rules...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ar.s3Proxy.Close)

@@ -12,6 +12,6 @@
 //
 // The scenarios are tests (they need the testing.TB of lambdaharness and
 // localaws); the package's non-test code is the fault injection they share
-// (FaultProxy in front of the AWS-compatible servers, FaultStore around a
-// shard.Store) and the Table. See docs/reliability.md.
+// around a shard.Store (FaultStore; localaws.FaultProxy faults the requests
+// to the AWS-compatible servers) and the Table. See docs/reliability.md.
 package chaos

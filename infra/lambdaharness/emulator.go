@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -198,6 +199,32 @@ func processEnv(region string, timeout time.Duration, extra map[string]string) [
 		env = append(env, k+"="+v)
 	}
 	return env
+}
+
+// startEmulators starts n emulators named prefix-0… and stops them all in
+// t.Cleanup.
+func startEmulators(t testing.TB, n int, prefix string, bins Binaries, env []string, timeout time.Duration,
+	logf func(string, ...any)) []*emulator {
+	t.Helper()
+	if bins.RIE == "" || bins.Bootstrap == "" {
+		t.Fatal("lambdaharness: emulators need Binaries (Builds.Binaries)")
+	}
+	var es []*emulator
+	t.Cleanup(func() {
+		var stops sync.WaitGroup
+		for _, e := range es {
+			stops.Go(e.stop)
+		}
+		stops.Wait()
+	})
+	for i := range n {
+		e, err := startEmulator(fmt.Sprintf("%s-%d", prefix, i), bins, env, timeout, logf)
+		if err != nil {
+			t.Fatalf("lambdaharness: %v", err)
+		}
+		es = append(es, e)
+	}
+	return es
 }
 
 // lineWriter passes whole lines to logf. Safe for concurrent use.

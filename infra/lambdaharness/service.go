@@ -3,7 +3,6 @@ package lambdaharness
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -434,30 +433,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(status)
 	_, _ = w.Write(data)
-}
-
-// startEmulators starts n emulators named prefix-0… and stops them all in
-// t.Cleanup.
-func startEmulators(t testing.TB, n int, prefix string, bins Binaries, env []string, timeout time.Duration,
-	logf func(string, ...any)) []*emulator {
-	t.Helper()
-	if bins.RIE == "" || bins.Bootstrap == "" {
-		t.Fatal("lambdaharness: emulators need Binaries (Builds.Binaries)")
-	}
-	var es []*emulator
-	t.Cleanup(func() {
-		var stops sync.WaitGroup
-		for _, e := range es {
-			stops.Go(e.stop)
-		}
-		stops.Wait()
-	})
-	for i := range n {
-		e, err := startEmulator(fmt.Sprintf("%s-%d", prefix, i), bins, env, timeout, logf)
-		if err != nil {
-			t.Fatalf("lambdaharness: %v", err)
-		}
-		es = append(es, e)
-	}
-	return es
 }

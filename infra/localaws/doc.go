@@ -2,7 +2,8 @@
 // any package, and builds real aws-sdk-go-v2 clients pointed at them:
 // gofakes3 in process for S3 (StartS3), local-aws-sqs 2.0.2 from npm as a
 // Node child process for SQS (StartSQS), and a reverse proxy that answers
-// the first requests with a fault (StartFaults) to test retries.
+// the requests its rules select with a fault (StartFaultProxy; StartFaults
+// for the first n) to test retries.
 //
 // Node and the npm package are prerequisites, installed by
 // `npm ci --prefix infra/localaws` (.ci/run and `make test` do it); when

@@ -1,30 +1,20 @@
 package localaws
 
 import (
+	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"sync"
 	"testing"
 )
 
-// Faults is a reverse proxy on 127.0.0.1 in front of a local server: it
-// answers the first requests that match with a fault instead of
-// forwarding them, and forwards everything else. Point a client at URL to
-// test its retries. Safe for concurrent use.
+// Faults is a FaultProxy that answers the first requests that match with
+// a fault instead of forwarding them, and forwards everything else. Point
+// a client at URL to test its retries. Safe for concurrent use.
 type Faults struct {
-	// URL is the proxy's endpoint.
-	URL string
-
-	fault http.Handler
-	match func(*http.Request) bool
-
-	mu       sync.Mutex
-	left     int // faults still to answer
-	requests int
-	faulted  int
+	*FaultProxy
 }
+
+// firstN names the rule of a Faults.
+const firstN = "first"
 
 // StartFaults starts a proxy to target that answers the first n requests
 // with fault. It is stopped when the test ends.
@@ -36,71 +26,62 @@ func StartFaults(t testing.TB, target string, n int, fault http.Handler) *Faults
 // match returns true (all when match is nil) towards the n faulted ones.
 func StartFaultsMatching(t testing.TB, target string, n int, fault http.Handler, match func(*http.Request) bool) *Faults {
 	t.Helper()
-	u, err := url.Parse(target)
+	var rules []Rule
+	if n > 0 {
+		rules = append(rules, Rule{Name: firstN, Match: match, Limit: n, Fault: fault})
+	}
+	p, err := StartFaultProxy(target, rules...)
 	if err != nil {
-		t.Fatalf("localaws: fault proxy target %q: %v", target, err)
+		t.Fatalf("localaws: %v", err)
 	}
-	f := &Faults{fault: fault, match: match, left: n}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f.take(r) {
-			fault.ServeHTTP(w, r)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL
-	return f
-}
-
-// take counts r and reports whether it is to be faulted.
-func (f *Faults) take(r *http.Request) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests++
-	if f.left == 0 || (f.match != nil && !f.match(r)) {
-		return false
-	}
-	f.left--
-	f.faulted++
-	return true
-}
-
-// Requests is how many requests reached the proxy, faulted ones included.
-func (f *Faults) Requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
+	t.Cleanup(p.Close)
+	return &Faults{p}
 }
 
 // Faulted is how many requests were answered with the fault.
-func (f *Faults) Faulted() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.faulted
-}
+func (f *Faults) Faulted() int { return f.FaultProxy.Faulted(firstN) }
 
 // S3SlowDown answers as S3 does when a prefix is over its request rate:
 // 503 with the SlowDown error code.
 func S3SlowDown() http.Handler {
+	return s3Error(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
+}
+
+// S3InternalError answers as S3 does when it fails: 500 with the
+// InternalError code.
+func S3InternalError() http.Handler {
+	return s3Error(http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+}
+
+// s3Error answers with status and S3's XML error body.
+func s3Error(status int, code, msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>` +
-			`<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>` +
-			`<RequestId>FAULT</RequestId></Error>`))
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+
+			`<Error><Code>%s</Code><Message>%s</Message><RequestId>FAULT</RequestId></Error>`, code, msg)
 	})
 }
 
 // SQSThrottled answers as SQS's JSON protocol does when a request is
 // throttled: 400 with the RequestThrottled error type.
 func SQSThrottled() http.Handler {
+	return sqsError(http.StatusBadRequest, "RequestThrottled", "Rate exceeded")
+}
+
+// SQSInternalError answers as SQS's JSON protocol does when it fails: 500
+// with the InternalError error type.
+func SQSInternalError() http.Handler {
+	return sqsError(http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+}
+
+// sqsError answers with status and SQS's JSON-protocol error of type typ.
+func sqsError(status int, typ, msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.Header().Set("x-amzn-query-error", "RequestThrottled;Sender")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.sqs#RequestThrottled","message":"Rate exceeded"}`))
+		w.Header().Set("x-amzn-query-error", typ+";Sender")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `{"__type":"com.amazonaws.sqs#%s","message":"%s"}`, typ, msg)
 	})
 }
 

@@ -1,4 +1,4 @@
-package chaos
+package localaws
 
 import (
 	"bytes"
@@ -26,14 +26,15 @@ type Rule struct {
 	// operation and body) then goes through, so that a client that retries
 	// always succeeds, however its attempts interleave with others'.
 	Once bool
+	// Limit is how many requests the rule faults at most (0: no limit).
+	Limit int
 	// Fault writes the answer.
 	Fault http.Handler
 }
 
 // FaultProxy is a reverse proxy on 127.0.0.1 in front of an AWS-compatible
 // server: requests that a rule selects are answered with its fault, the
-// rest are forwarded. Unlike localaws.Faults, it faults a share of the
-// requests for as long as it runs, not only the first ones. Safe for
+// rest are forwarded. Point a client at URL to test its retries. Safe for
 // concurrent use.
 type FaultProxy struct {
 	// URL is the proxy's endpoint: point SDK clients at it.
@@ -46,6 +47,7 @@ type FaultProxy struct {
 	mu       sync.Mutex
 	rules    []Rule
 	seen     []int             // matching requests per rule
+	hits     []int             // faults per rule (for Limit)
 	faulted  map[string]int    // faults per rule name
 	done     map[[32]byte]bool // requests faulted already (Once rules)
 	requests int
@@ -77,13 +79,14 @@ func StartFaultProxy(target string, rules ...Rule) (*FaultProxy, error) {
 	return p, nil
 }
 
-// SetRules replaces the rules (their counts start again; Faulted keeps the
-// totals).
+// SetRules replaces the rules (their counts and limits start again;
+// Faulted keeps the totals).
 func (p *FaultProxy) SetRules(rules ...Rule) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rules = rules
 	p.seen = make([]int, len(rules))
+	p.hits = make([]int, len(rules))
 }
 
 // Close stops the proxy.
@@ -114,7 +117,7 @@ func (p *FaultProxy) pick(r *http.Request, body []byte) http.Handler {
 			continue
 		}
 		p.seen[i]++
-		if every := max(rule.Every, 1); p.seen[i]%every != 0 {
+		if every := max(rule.Every, 1); p.seen[i]%every != 0 || (rule.Limit > 0 && p.hits[i] >= rule.Limit) {
 			continue
 		}
 		if rule.Once {
@@ -124,6 +127,7 @@ func (p *FaultProxy) pick(r *http.Request, body []byte) http.Handler {
 			}
 			p.done[id] = true
 		}
+		p.hits[i]++
 		p.faulted[rule.Name]++
 		return rule.Fault
 	}
@@ -169,25 +173,4 @@ func S3Op(method, part string) func(*http.Request) bool {
 // S3List matches S3 ListObjectsV2 requests.
 func S3List(r *http.Request) bool {
 	return r.Method == http.MethodGet && r.URL.Query().Get("list-type") == "2"
-}
-
-// S3Error answers as S3 does with the status and error code ("SlowDown"
-// with 503 for throttling, "InternalError" with 500).
-func S3Error(status int, code string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>injected by the chaos suite</Message><RequestId>CHAOS</RequestId></Error>`, code)
-	})
-}
-
-// SQSError answers as SQS's JSON protocol does with the status and error
-// type ("RequestThrottled" with 400, "InternalError" with 500).
-func SQSError(status int, typ string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.Header().Set("x-amzn-query-error", typ+";Sender")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"__type":"com.amazonaws.sqs#%s","message":"injected by the chaos suite"}`, typ)
-	})
 }
