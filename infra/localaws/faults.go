@@ -44,17 +44,17 @@ func (f *Faults) Faulted() int { return f.FaultProxy.Faulted(firstN) }
 // S3SlowDown answers as S3 does when a prefix is over its request rate:
 // 503 with the SlowDown error code.
 func S3SlowDown() http.Handler {
-	return s3Error(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
+	return S3Error(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 }
 
 // S3InternalError answers as S3 does when it fails: 500 with the
 // InternalError code.
 func S3InternalError() http.Handler {
-	return s3Error(http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+	return S3Error(http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
 }
 
-// s3Error answers with status and S3's XML error body.
-func s3Error(status int, code, msg string) http.Handler {
+// S3Error answers with status and S3's XML error body naming code.
+func S3Error(status int, code, msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(status)

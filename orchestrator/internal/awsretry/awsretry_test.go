@@ -54,13 +54,7 @@ func (r *s3Rig) put(ctx context.Context, key string, opt func(*s3.Options)) erro
 }
 
 // s3Error answers as S3 does: status with an XML error naming code.
-func s3Error(status int, code string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>injected</Message><RequestId>T</RequestId></Error>`, code)
-	})
-}
+func s3Error(status int, code string) http.Handler { return localaws.S3Error(status, code, "injected") }
 
 // counted is one client's view of its calls: the options that give a
 // call the retryer and the counter, and what they counted.
